@@ -1,0 +1,93 @@
+/**
+ * The environment layer's public contract. Sessions, the worker and the CLI depend only on these types;
+ * everything else under src/env/ is an implementation detail.
+ */
+import type { ProgressSink } from "../progress.js";
+
+export type PackageManagerName = "conda" | "mamba" | "micromamba";
+
+/** The package manager chosen once at start-up. */
+export interface PackageManagerInfo {
+  name: PackageManagerName;
+  /** Version as the tool reports it, e.g. "25.11.1", "2.0.5", "1.5.12". */
+  version: string;
+  /** Absolute path of the executable. */
+  path: string;
+}
+
+/** The canonical, normalised description of an environment. Its sha256 is the cache key. */
+export interface EnvSpec {
+  schema: number;
+  /** Channel names or URLs after --channel-map, in priority order. */
+  channels: string[];
+  /** Conda match specs, normalised and sorted. */
+  conda: string[];
+  /** Pip requirement lines, normalised and sorted. */
+  pip: string[];
+  /** Environment variables from environment.yml `variables:`, keys sorted. */
+  variables: Record<string, string>;
+  /** conda platform subdir, e.g. "linux-64". */
+  subdir: string;
+}
+
+/** Operator settings of the environment layer (from flags, env vars, or the library caller). */
+export interface EnvOptions {
+  /** Root of the cache: envs/, locks/, leases/, pkgs/, bin/ live under it. */
+  cacheDir: string;
+  /** A package manager name ("mamba", "micromamba", "conda") or an absolute path; detected when absent. */
+  packageManager?: string;
+  /** Download micromamba into the cache when no package manager is found. */
+  bootstrap: boolean;
+  /** Channel name -> URL mirror map; the mapped URL is what is hashed and used. */
+  channelMap: Record<string, string>;
+  /** When set, only these channels (names or URLs, checked before and after mapping) may be used. */
+  allowedChannels?: string[];
+  /** Default channels when a manifest names none. */
+  defaultChannels: string[];
+  /** Allow pip options such as --index-url, -e, --find-links in `pip:` items. */
+  allowPipOptions: boolean;
+  /** Kill a create that takes longer than this. */
+  createTimeoutMs: number;
+  /** Eviction limits; undefined means unlimited. */
+  cacheMaxEnvs?: number;
+  cacheMaxSizeBytes?: number;
+  cacheMaxAgeMs?: number;
+}
+
+export interface EnsureEnvOptions {
+  onProgress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+/** A ready environment. */
+export interface EnvResult {
+  hash: string;
+  prefix: string;
+  /** Absolute path of the env's python. */
+  pythonPath: string;
+  /** Variables that activating the env sets (PATH, CONDA_PREFIX, activate.d exports...). */
+  activation: Record<string, string>;
+  status: "created" | "cached";
+  seconds: number;
+  /** The tool that built it (undefined on a hit: no tool was consulted). */
+  packageManager?: PackageManagerInfo;
+}
+
+/** A hold on an env that eviction must respect; survives nothing but its holder's liveness. */
+export interface Lease {
+  readonly hash: string;
+  release(): Promise<void>;
+}
+
+/** One cached environment as `cache list` shows it. */
+export interface CacheEntry {
+  hash: string;
+  prefix: string;
+  dependencies: string[];
+  pip: string[];
+  channels: string[];
+  createdAt: string;
+  lastUsedAt: string;
+  sizeBytes: number;
+  inUse: boolean;
+}

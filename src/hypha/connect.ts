@@ -1,0 +1,39 @@
+/** Connecting to a Hypha server from Node 20, where hypha-rpc needs a global WebSocket. */
+import WebSocket from "ws";
+import { hyphaWebsocketClient } from "hypha-rpc";
+
+/** Installs `ws` as globalThis.WebSocket when the runtime has none (Node 20). */
+export function ensureGlobalWebSocket(): void {
+  const g = globalThis as { WebSocket?: unknown };
+  g.WebSocket ??= WebSocket;
+}
+
+export interface HyphaConnectOptions {
+  server_url: string;
+  token?: string;
+  workspace?: string;
+  client_id?: string;
+  method_timeout?: number;
+  ssl?: false;
+  [key: string]: unknown;
+}
+
+/** The parts of hypha-rpc's server object this project uses. */
+export interface HyphaServer {
+  config: { workspace: string; client_id: string; public_base_url?: string; [key: string]: unknown };
+  registerService(service: Record<string, unknown>, config?: Record<string, unknown>): Promise<{ id: string; [key: string]: unknown }>;
+  unregisterService(id: string): Promise<void>;
+  getService(id: string, config?: Record<string, unknown>): Promise<Record<string, unknown>>;
+  listServices(query?: unknown): Promise<Array<Record<string, unknown>>>;
+  disconnect(): Promise<void>;
+  on?(event: string, handler: (...args: unknown[]) => void): void;
+  [key: string]: unknown;
+}
+
+/** Connects with hypha-rpc's WebSocket client; `logger: null` keeps hypha-rpc quiet. */
+export async function connectToHypha(options: HyphaConnectOptions): Promise<HyphaServer> {
+  ensureGlobalWebSocket();
+  const config = { logger: null, WebSocketClass: WebSocket, ...options };
+  const server = await hyphaWebsocketClient.connectToServer(config as unknown as Parameters<typeof hyphaWebsocketClient.connectToServer>[0]);
+  return server as unknown as HyphaServer;
+}

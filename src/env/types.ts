@@ -91,3 +91,39 @@ export interface CacheEntry {
   sizeBytes: number;
   inUse: boolean;
 }
+
+/** Limits for eviction; undefined fields mean unlimited. */
+export interface EvictionLimits {
+  maxEnvs?: number;
+  maxSizeBytes?: number;
+  maxAgeMs?: number;
+}
+
+/** What `doctor` reports about package managers. */
+export interface PackageManagerReport {
+  found: PackageManagerInfo[];
+  chosen?: PackageManagerInfo;
+  /** Names and places that were searched, for the "none found" error. */
+  searched: string[];
+}
+
+/**
+ * The environment layer as one object: created once per process (detection happens once), shared by every
+ * session, the CLI commands and the prewarm script. Implemented in src/env/env-manager.ts.
+ */
+export interface EnvManager {
+  readonly options: EnvOptions;
+  /** Detects (or bootstraps) the package manager once and memoises it. */
+  packageManager(onProgress?: ProgressSink): Promise<PackageManagerInfo>;
+  /** Lists every package manager found, and the chosen one (for `doctor`); never bootstraps. */
+  detectPackageManagers(): Promise<PackageManagerReport>;
+  /** Returns a ready env for the spec: lock-free hit, or a locked, verified create. */
+  ensureEnv(spec: EnvSpec, options?: EnsureEnvOptions): Promise<EnvResult>;
+  /** Takes a lease that keeps eviction away from the env while the holder lives. */
+  acquireLease(hash: string, holder: string): Promise<Lease>;
+  listEnvs(): Promise<CacheEntry[]>;
+  /** Evicts least-recently-used, unleased envs beyond the limits (defaults: the options'); returns what was removed. */
+  gc(limits?: EvictionLimits): Promise<CacheEntry[]>;
+  /** Removes one env by hash (or unique hash prefix) or prefix path; refuses a leased env unless forced. */
+  removeEnv(hashOrPrefix: string, options?: { force?: boolean }): Promise<CacheEntry>;
+}

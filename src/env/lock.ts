@@ -1,0 +1,178 @@
+/**
+ * Cross-process (and cross-host, over a shared filesystem) locks on proper-lockfile. proper-lockfile's
+ * defaults do not fit here: it resolves the realpath of a file that need not exist, retries never, and
+ * throws from a timer when a lock is compromised. This wrapper locks a path that needs no file
+ * (`realpath: false`), keeps the lock fresh with an `update` heartbeat so a SIGKILLed holder's lock goes
+ * stale and is taken over, waits with capped exponential backoff (reporting while blocked), honours an
+ * AbortSignal, and turns a compromised lock into an aborted signal the holder can act on.
+ */
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import lockfile from "proper-lockfile";
+import { EnvError } from "../errors.js";
+
+export interface LockTiming {
+  /** A lock whose heartbeat is older than this is stale and may be taken over (proper-lockfile minimum 2000). */
+  staleMs: number;
+  /** Give up waiting after this long. */
+  waitTimeoutMs: number;
+  /** Longest pause between attempts. */
+  maxBackoffMs?: number;
+  /** How often to report "still waiting". */
+  reportEveryMs?: number;
+}
+
+export interface AcquireLockOptions extends LockTiming {
+  /** What is locked, for messages ("env 1a2b3c…", "the package cache"). */
+  label: string;
+  signal?: AbortSignal;
+  /** Called while blocked, with whole seconds waited and who holds the lock (when known). */
+  onWaiting?: (secondsWaited: number, holder: LockHolder | undefined) => void;
+  /** Called (never throws) when the lock was lost while held. */
+  onCompromised?: (error: Error) => void;
+  /** Extra facts written into the holder record (e.g. the prefix being created). */
+  holderInfo?: Record<string, string>;
+}
+
+export interface LockHolder {
+  pid: number;
+  hostname: string;
+  since: string;
+  [key: string]: unknown;
+}
+
+export interface HeldLock {
+  /** Aborted when the lock is compromised (its heartbeat failed or another process took it over). */
+  readonly lost: AbortSignal;
+  release(): Promise<void>;
+}
+
+export const DEFAULT_LOCK_STALE_MS = 10_000;
+
+/** The holder record sits next to the lock directory (proper-lockfile removes the directory with rmdir). */
+export function lockHolderPath(lockPath: string): string {
+  return `${lockPath}.json`;
+}
+
+/** Acquires the lock at `lockPath` (a directory proper-lockfile creates), waiting with backoff. */
+export async function acquireLock(lockPath: string, options: AcquireLockOptions): Promise<HeldLock> {
+  await fs.mkdir(path.dirname(lockPath), { recursive: true });
+  const started = Date.now();
+  const maxBackoff = options.maxBackoffMs ?? 1000;
+  const reportEvery = options.reportEveryMs ?? 5000;
+  let backoff = 25;
+  let lastReport = started;
+  for (;;) {
+    throwIfAborted(options.signal, options.label);
+    const lost = new AbortController();
+    try {
+      const release = await lockfile.lock(lockPath, {
+        lockfilePath: lockPath,
+        realpath: false,
+        stale: Math.max(options.staleMs, 2000),
+        update: Math.max(Math.floor(options.staleMs / 4), 500),
+        retries: 0,
+        onCompromised: (error: Error) => {
+          lost.abort(error);
+          try {
+            options.onCompromised?.(error);
+          } catch {
+            // A timer callback must never throw.
+          }
+        },
+      });
+      await writeHolder(lockPath, options.holderInfo);
+      return { lost: lost.signal, release: () => releaseQuietly(lockPath, release) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ELOCKED") {
+        throw new EnvError("E_LOCK", `could not take the lock for ${options.label} at ${lockPath}: ${(error as Error).message}; check that the cache directory is writable`, { cause: error });
+      }
+    }
+    const waited = Date.now() - started;
+    if (waited >= options.waitTimeoutMs) {
+      const holder = await readLockHolder(lockPath);
+      throw new EnvError(
+        "E_LOCK",
+        `gave up after ${Math.round(waited / 1000)} s waiting for the lock on ${options.label}${describeHolder(holder)}; ` +
+          `if that process is gone the lock expires after ${Math.round(options.staleMs / 1000)} s, otherwise raise the create timeout`,
+        { details: { lockPath, holder } },
+      );
+    }
+    if (Date.now() - lastReport >= reportEvery) {
+      lastReport = Date.now();
+      options.onWaiting?.(Math.round(waited / 1000), await readLockHolder(lockPath));
+    }
+    await sleep(Math.min(backoff, options.waitTimeoutMs - waited), options.signal);
+    backoff = Math.min(backoff * 2, maxBackoff);
+  }
+}
+
+/** Runs `fn` while holding the lock; always releases. */
+export async function withLock<T>(lockPath: string, options: AcquireLockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+  const held = await acquireLock(lockPath, options);
+  try {
+    return await fn(held);
+  } finally {
+    await held.release();
+  }
+}
+
+/** True when a live (non-stale) lock exists at `lockPath`. */
+export async function isLocked(lockPath: string, staleMs = DEFAULT_LOCK_STALE_MS): Promise<boolean> {
+  try {
+    return await lockfile.check(lockPath, { lockfilePath: lockPath, realpath: false, stale: Math.max(staleMs, 2000) });
+  } catch {
+    return false;
+  }
+}
+
+/** Who holds the lock, as its holder recorded (undefined when unknown). */
+export async function readLockHolder(lockPath: string): Promise<LockHolder | undefined> {
+  try {
+    const parsed = JSON.parse(await fs.readFile(lockHolderPath(lockPath), "utf8")) as LockHolder;
+    return typeof parsed.pid === "number" && typeof parsed.hostname === "string" ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeHolder(holder: LockHolder | undefined): string {
+  return holder ? ` (held by pid ${holder.pid} on ${holder.hostname} since ${holder.since})` : " (held by another process)";
+}
+
+async function writeHolder(lockPath: string, info: Record<string, string> = {}): Promise<void> {
+  const holder: LockHolder = { ...info, pid: process.pid, hostname: os.hostname(), since: new Date().toISOString() };
+  try {
+    await fs.writeFile(lockHolderPath(lockPath), JSON.stringify(holder));
+  } catch {
+    // The holder record is informational only.
+  }
+}
+
+async function releaseQuietly(lockPath: string, release: () => Promise<void>): Promise<void> {
+  await fs.rm(lockHolderPath(lockPath), { force: true }).catch(() => undefined);
+  try {
+    await release();
+  } catch {
+    // Already released or compromised (taken over as stale): nothing of ours is left to remove.
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, label: string): void {
+  if (signal?.aborted) {
+    throw new EnvError("E_LOCK", `stopped waiting for the lock on ${label}: the operation was cancelled`, { cause: signal.reason, details: { cancelled: true } });
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, Math.max(ms, 0));
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * Turns a failed create into the tool's own diagnosis: conda's `--json` error document
+ * (PackagesNotFoundError, UnsatisfiableError, CondaEnvException "Pip failed"), libmamba's
+ * `{"solver_problems": [...], "success": false}`, or their text when there is no JSON.
+ */
+import type { ToolRun } from "./run-tool.js";
+
+export type DiagnosisKind = "packages-not-found" | "unsatisfiable" | "pip-failed" | "prefix-conflict" | "failed";
+
+export interface Diagnosis {
+  kind: DiagnosisKind;
+  /** One paragraph for humans, in the tool's words. */
+  summary: string;
+  packages?: string[];
+  problems?: string[];
+  exceptionName?: string;
+  /** Last stderr lines (pip's error for a pip failure). */
+  stderrTail: string[];
+}
+
+/** Finds the last top-level JSON object in `text` (conda may print text before it). */
+export function lastJsonObject(text: string): Record<string, unknown> | undefined {
+  const trimmed = text.trim();
+  const candidates = [trimmed];
+  for (let i = trimmed.lastIndexOf("\n{"); i >= 0; i = trimmed.lastIndexOf("\n{", i - 1)) {
+    candidates.push(trimmed.slice(i + 1));
+    if (i === 0) break;
+  }
+  for (const candidate of candidates) {
+    if (!candidate.startsWith("{")) continue;
+    try {
+      const value: unknown = JSON.parse(candidate);
+      if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    } catch {
+      // Not a whole document; try a later start.
+    }
+  }
+  return undefined;
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.map((v) => (typeof v === "string" ? v : JSON.stringify(v))) : [];
+}
+
+const PIP_FAILED = /Pip failed|pip failed to install packages/i;
+const NOTHING_PROVIDES = /nothing provides (?:requested )?([^\s,]+)|No match for ([^\s,]+)|package ([^\s,]+) does not exist/i;
+
+/** Returns the diagnosis of a failed run. */
+export function diagnoseFailure(run: Pick<ToolRun, "stdout" | "stderrTail" | "exitCode">): Diagnosis {
+  const json = lastJsonObject(run.stdout);
+  const stderrTail = run.stderrTail.slice(-30);
+  const text = `${run.stdout}\n${stderrTail.join("\n")}`;
+  const exceptionName = typeof json?.exception_name === "string" ? json.exception_name : undefined;
+  const message = typeof json?.message === "string" ? json.message.trim() : typeof json?.error === "string" ? json.error.trim() : undefined;
+  if (exceptionName === "PackagesNotFoundError" || /PackagesNotFoundError/.test(text)) {
+    const packages = json ? strings(json.packages) : textualMissing(text);
+    return { kind: "packages-not-found", exceptionName: "PackagesNotFoundError", packages, summary: message ?? `packages not found: ${packages.join(", ")}`, stderrTail };
+  }
+  if (exceptionName === "UnsatisfiableError" || /UnsatisfiableError/.test(text)) {
+    const problems = json ? strings(json.unsatisfiable) : [];
+    return { kind: "unsatisfiable", exceptionName: "UnsatisfiableError", problems, summary: message ?? "the requested packages cannot be installed together", stderrTail };
+  }
+  if (PIP_FAILED.test(message ?? "") || PIP_FAILED.test(text)) {
+    const pipLines = stderrTail.filter((l) => l.trim() && !PIP_FAILED.test(l)).slice(-10);
+    return { kind: "pip-failed", ...(exceptionName ? { exceptionName } : {}), summary: `pip failed to install the pip: packages${pipLines.length ? `:\n${pipLines.join("\n")}` : ""}`, stderrTail };
+  }
+  const problems = json ? strings(json.solver_problems) : [];
+  if (problems.length > 0) {
+    const missing = problems.map((p) => NOTHING_PROVIDES.exec(p)).filter((m): m is RegExpExecArray => m !== null).map((m) => (m[1] ?? m[2] ?? m[3])!);
+    if (missing.length === problems.length) return { kind: "packages-not-found", packages: missing, problems, summary: problems.join("\n"), stderrTail };
+    return { kind: "unsatisfiable", problems, summary: problems.join("\n"), stderrTail };
+  }
+  if (/Non-conda folder exists at prefix/i.test(text)) {
+    return { kind: "prefix-conflict", summary: "a non-conda folder exists at the prefix", stderrTail };
+  }
+  const missing = textualMissing(text);
+  if (missing.length > 0) return { kind: "packages-not-found", packages: missing, summary: `packages not found: ${missing.join(", ")}`, stderrTail };
+  const fallback = message ?? (stderrTail.filter((l) => l.trim()).slice(-5).join("\n") || `exit code ${run.exitCode ?? "unknown"}`);
+  return { kind: "failed", ...(exceptionName ? { exceptionName } : {}), summary: fallback, stderrTail };
+}
+
+function textualMissing(text: string): string[] {
+  const found = new Set<string>();
+  for (const line of text.split("\n")) {
+    const m = NOTHING_PROVIDES.exec(line);
+    if (m) found.add((m[1] ?? m[2] ?? m[3])!);
+    const listed = /^\s+-\s+(\S+)\s*$/.exec(line);
+    if (listed && /PackagesNotFound|not available/i.test(text)) found.add(listed[1]!);
+  }
+  return [...found];
+}

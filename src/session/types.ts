@@ -2,8 +2,8 @@
  * The session layer's public contract: what the worker (and `run`) need from a running app.
  * Implemented in src/session/session.ts.
  */
-import type { EnvManager, EnvOptions } from "../env/types.js";
-import type { ServiceMode, ExecuteResult } from "../bridge/types.js";
+import type { EnvManager, EnvOptions, EnvSpec } from "../env/types.js";
+import type { ServiceMode, ExecuteResult, BridgeHost, BridgeHostOptions, RunnerCommand } from "../bridge/types.js";
 import type { ProgressSink } from "../progress.js";
 import type { Logger } from "../logger.js";
 
@@ -84,3 +84,28 @@ export interface SessionStartOptions {
 }
 
 export type { ExecuteResult };
+
+/** What a session needs of a normalised manifest. */
+export interface SessionManifest {
+  type: string;
+  entryPoint: string;
+  filesToStage: string[];
+  envSource: string;
+  manifest: Record<string, unknown>;
+}
+
+/**
+ * The modules a session drives but does not own (manifest + spec from the env layer, runner + host from the
+ * bridge), as one object so tests can substitute them. The default is src/session/runtime.ts.
+ */
+export interface SessionRuntime {
+  normalizeManifest(raw: unknown): SessionManifest;
+  resolveEnvSpec(
+    manifest: SessionManifest,
+    readAppFile: (relPath: string) => Promise<string | undefined>,
+    options: SessionDeps["specOptions"],
+  ): Promise<EnvSpec>;
+  buildRunnerCommand(input: { pythonPath: string; entryPoint: string; cwd: string }): RunnerCommand;
+  createBridgeHost(options: BridgeHostOptions): BridgeHost;
+}
+

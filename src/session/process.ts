@@ -1,0 +1,248 @@
+/**
+ * The app's child process: spawned from an argv array in its own process group, its output split into
+ * lines, and killed as a whole group (grandchildren included) with SIGTERM, then SIGKILL after a grace.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import type { Duplex } from "node:stream";
+import { execa } from "execa";
+import { SessionError, describeError } from "../errors.js";
+import { MAX_LINE_BYTES } from "./logs.js";
+
+// After the exit, output still in the pipes is read for at most this long.
+const STREAM_DRAIN_MS = 1000;
+
+export interface AppProcessSpec {
+  file: string;
+  args: string[];
+  cwd: string;
+  /** The complete environment of the child: nothing of the worker's own environment is added. */
+  env: Record<string, string>;
+  stdio: ["ignore", "pipe", "pipe", "pipe"];
+  onLine: (stream: "stdout" | "stderr", line: string) => void;
+  /** Raw output chunks, as written (for live forwarding). */
+  onChunk?: (stream: "stdout" | "stderr", text: string) => void;
+}
+
+export interface AppExit {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface AppProcess {
+  readonly pid: number;
+  /** The child's fd 3 (the bridge channel). */
+  readonly channel: Duplex;
+  /** Resolves once the process exited and its output streams are drained. */
+  readonly exited: Promise<AppExit>;
+  hasExited(): boolean;
+  /** SIGTERM to the group, SIGKILL to the group after `graceMs`; resolves when no member is left. */
+  terminate(graceMs: number): Promise<AppExit>;
+}
+
+/** Spawns the app in a new process group (detached) with exactly `spec.env` as its environment. */
+export function spawnAppProcess(spec: AppProcessSpec): AppProcess {
+  let child;
+  try {
+    child = execa(spec.file, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      extendEnv: false,
+      stdio: spec.stdio,
+      detached: true,
+      buffer: false,
+      reject: false,
+      stripFinalNewline: false,
+    });
+  } catch (error) {
+    throw new SessionError("E_LAUNCH", `Could not launch ${spec.file}: ${describeError(error)}. Check that the environment's python exists and is executable.`, { cause: error });
+  }
+  const pid = child.pid;
+  const channel = child.stdio[3] as Duplex | undefined;
+  if (pid === undefined || !channel) {
+    void child.catch(() => undefined);
+    throw new SessionError("E_LAUNCH", `Could not launch ${spec.file} (no process id). Check that the environment's python exists and is executable.`);
+  }
+  const stdoutDone = pumpLines(child.stdout!, "stdout", spec);
+  const stderrDone = pumpLines(child.stderr!, "stderr", spec);
+  let exitedFlag = false;
+  // The 'exit' event, not execa's promise: a grandchild holding stdout open must not hide the app's exit.
+  const exited = new Promise<AppExit>((resolve) => {
+    child.once("exit", (code, signal) => {
+      exitedFlag = true;
+      const drained = Promise.all([stdoutDone, stderrDone]);
+      void Promise.race([drained, delay(STREAM_DRAIN_MS)]).then(() => resolve({ code, signal }));
+    });
+  });
+  void child.catch(() => undefined);
+  // The bridge owns the channel; an EPIPE after the app died must not become an unhandled error.
+  channel.on("error", () => {});
+
+  let terminating: Promise<AppExit> | undefined;
+  return {
+    pid,
+    channel,
+    exited,
+    hasExited: () => exitedFlag,
+    terminate(graceMs) {
+      terminating ??= terminateGroup(pid, exited, () => exitedFlag, graceMs);
+      return terminating;
+    },
+  };
+}
+
+async function terminateGroup(pgid: number, exited: Promise<AppExit>, hasExited: () => boolean, graceMs: number): Promise<AppExit> {
+  // Descendants that left the group (setsid) are found through /proc before anyone is reparented.
+  const escapees = findDescendants(pgid).filter((pid) => processGroupOf(pid) !== pgid);
+  const everyoneGone = () => hasExited() && groupMembers(pgid).length === 0 && escapees.every((pid) => !isProcessAlive(pid));
+  signalGroup(pgid, "SIGTERM");
+  for (const pid of escapees) signalPid(pid, "SIGTERM");
+  await waitUntil(everyoneGone, graceMs);
+  signalGroup(pgid, "SIGKILL");
+  for (const pid of escapees) signalPid(pid, "SIGKILL");
+  const result = await exited;
+  await waitUntil(everyoneGone, 2000);
+  return result;
+}
+
+/** Splits a stream into lines; a newline-free flood is cut every MAX_LINE_BYTES so memory stays flat. */
+function pumpLines(stream: NodeJS.ReadableStream, name: "stdout" | "stderr", spec: AppProcessSpec): Promise<void> {
+  return new Promise((resolve) => {
+    let pending = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      spec.onChunk?.(name, chunk);
+      pending += chunk;
+      let index = pending.indexOf("\n");
+      while (index !== -1) {
+        spec.onLine(name, pending.slice(0, index).replace(/\r$/, ""));
+        pending = pending.slice(index + 1);
+        index = pending.indexOf("\n");
+      }
+      while (pending.length > MAX_LINE_BYTES) {
+        spec.onLine(name, pending.slice(0, MAX_LINE_BYTES));
+        pending = pending.slice(MAX_LINE_BYTES);
+      }
+    });
+    const finish = () => {
+      if (pending.length > 0) spec.onLine(name, pending);
+      pending = "";
+      resolve();
+    };
+    stream.on("end", finish);
+    stream.on("close", finish);
+    stream.on("error", finish);
+  });
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already empty.
+  }
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+  state: string;
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name may hold spaces and parentheses: parse after the last ")".
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return { pid, state: fields[0]!, ppid: Number(fields[1]), pgrp: Number(fields[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function listProcesses(): ProcStat[] {
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const out: ProcStat[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat) out.push(stat);
+  }
+  return out;
+}
+
+function processGroupOf(pid: number): number | undefined {
+  return readStat(pid)?.pgrp;
+}
+
+/** True while `pid` exists and is not a zombie (a zombie has already released everything). */
+export function isProcessAlive(pid: number): boolean {
+  const stat = readStat(pid);
+  if (stat) return stat.state !== "Z" && stat.state !== "X";
+  if (process.platform === "linux") return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Living members of a process group (Linux: /proc; elsewhere: a signal-0 probe of the group). */
+export function groupMembers(pgid: number): number[] {
+  if (process.platform !== "linux") {
+    try {
+      process.kill(-pgid, 0);
+      return [pgid];
+    } catch {
+      return [];
+    }
+  }
+  return listProcesses()
+    .filter((p) => p.pgrp === pgid && p.state !== "Z" && p.state !== "X")
+    .map((p) => p.pid);
+}
+
+/** Every living descendant of `root` (Linux only; empty elsewhere). */
+export function findDescendants(root: number): number[] {
+  const all = listProcesses();
+  const children = new Map<number, number[]>();
+  for (const p of all) {
+    if (p.state === "Z") continue;
+    children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
+  }
+  const out: number[] = [];
+  const queue = [...(children.get(root) ?? [])];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    out.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() >= deadline) return false;
+    await delay(25);
+  }
+  return true;
+}

@@ -1,0 +1,245 @@
+/**
+ * The Hypha worker API over Sessions. Methods take the REAL caller's context (already resolved by the
+ * service layer, see authorize.ts); a call without a context is an in-process call by the embedding
+ * program and is trusted.
+ */
+import { ConfigError, SessionError, WorkerError, describeError } from "../errors.js";
+import type { CallContext } from "../hypha/calling-convention.js";
+import { silentLogger, type Logger } from "../logger.js";
+import { redact } from "../redact.js";
+import type { EnvManager } from "../env/types.js";
+import type { ServiceMode } from "../bridge/types.js";
+import type { ExecuteResult, LogType, SessionDeps, SessionInfo, SessionStartOptions, StartConfig } from "../session/types.js";
+import { prepareWorkspaceDir } from "../session/working-dir.js";
+import { assertMayStart, assertOperator, assertSessionAccess, assertWorkspaceAccess, resolveCaller } from "./authorize.js";
+import { DEFAULT_LOG_LIMITS, DEFAULT_START_TIMEOUT_S, DEFAULT_STOP_GRACE_MS, type WorkerOptions } from "./options.js";
+import { createProgressForwarder } from "./progress-forwarder.js";
+import { validateStartConfig } from "./start-config.js";
+import { compileForWorker, type CompileFile } from "./compile.js";
+import { waitUntilAppIsUp } from "./wait-until-up.js";
+import { createDefaultSession, defaultServiceMode } from "./defaults.js";
+
+/** What the worker needs from a session (src/session/session.ts implements it). */
+export interface WorkerSession {
+  start(options: SessionStartOptions): Promise<void>;
+  stop(): Promise<void>;
+  info(): SessionInfo;
+  getLogs(type?: LogType, offset?: number, limit?: number): unknown;
+  execute(code: string, timeoutMs: number): Promise<ExecuteResult>;
+  waitForService(id: string, timeoutMs: number): Promise<void>;
+}
+
+export type SessionFactory = (deps: SessionDeps, config: StartConfig) => WorkerSession | Promise<WorkerSession>;
+
+export interface CondaWorkerOptions extends Partial<Omit<WorkerOptions, "envOptions">> {
+  /** The environment layer, shared by every session (create it once with createEnvManager). */
+  env: EnvManager;
+  workingDir: string;
+  /** Where app services go; defaults to Hypha with the app's own token. */
+  serviceMode?: ServiceMode;
+  /** The workspace the worker service lives in (its operator may call shutdown). */
+  workerWorkspace?: string;
+  /** Replaces the Session class (tests). */
+  createSession?: SessionFactory;
+}
+
+const LOG_TYPES: readonly LogType[] = ["stdout", "stderr", "info", "error", "progress"];
+const LIVE: ReadonlySet<SessionInfo["status"]> = new Set(["starting", "running"]);
+
+function requireString(value: unknown, name: string, method: string): string {
+  if (typeof value !== "string" || value.length === 0 || value.includes("\0")) {
+    throw new ConfigError(`${method}: '${name}' is required and must be a non-empty string.`);
+  }
+  return value;
+}
+
+function optionalInt(value: unknown, name: string, min: number): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new ConfigError(`get_logs: '${name}' must be an integer >= ${min} (or omitted).`);
+  }
+  return value;
+}
+
+function notFound(sessionId: string): SessionError {
+  return new SessionError("E_SESSION_NOT_FOUND", `Session '${sessionId}' was not found; it may have been stopped already. Call list_sessions to see the current sessions.`);
+}
+
+export class CondaWorker {
+  readonly supported_types = ["conda-python", "python-conda"];
+  readonly name = "Conda Environment Worker (Node)";
+  readonly description = "Runs conda-python Hypha apps in hashed, cached, locked conda environments";
+  private readonly sessions = new Map<string, WorkerSession>();
+  private readonly stopping = new Map<string, Promise<void>>();
+  /** Ids between the duplicate check and the session object existing. */
+  private readonly reserved = new Set<string>();
+  private readonly logger: Logger;
+  private readonly deps: SessionDeps;
+  private readonly createSession: SessionFactory;
+  private shuttingDown = false;
+
+  constructor(private readonly options: CondaWorkerOptions) {
+    this.logger = options.logger ?? silentLogger;
+    const env = options.env;
+    this.deps = {
+      env,
+      specOptions: {
+        channelMap: env.options.channelMap,
+        defaultChannels: env.options.defaultChannels,
+        allowPipOptions: env.options.allowPipOptions,
+        ...(env.options.allowedChannels ? { allowedChannels: env.options.allowedChannels } : {}),
+      },
+      workingRoot: options.workingDir,
+      serviceMode: options.serviceMode ?? defaultServiceMode(),
+      passEnv: options.passEnv ?? {},
+      logLimits: options.logLimits ?? DEFAULT_LOG_LIMITS,
+      stopGraceMs: options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
+      logger: this.logger.child("session"),
+    };
+    this.createSession = options.createSession ?? createDefaultSession;
+  }
+
+  /** Starts an app; resolves with the session id once it is up (see waitUntilAppIsUp). */
+  async start(config: unknown, context?: CallContext): Promise<string> {
+    const caller = resolveCaller(undefined, context);
+    const validated = validateStartConfig(config, this.options.defaultStartTimeoutS ?? DEFAULT_START_TIMEOUT_S);
+    const { config: startConfig } = validated;
+    assertMayStart(caller, startConfig.workspace, this.options.authorizedWorkspaces);
+    if (this.shuttingDown) throw new SessionError("E_SESSION", "The worker is shutting down and accepts no new sessions; start the app on another worker.");
+    if (this.sessions.has(startConfig.id)) {
+      throw new SessionError("E_SESSION_EXISTS", `Session '${startConfig.id}' already exists on this worker; stop it first or start with a new client_id.`);
+    }
+    if (this.reserved.has(startConfig.id)) {
+      throw new SessionError("E_SESSION_EXISTS", `Session '${startConfig.id}' is already starting on this worker; use a new client_id.`);
+    }
+    const forwarder = createProgressForwarder(validated.progressCallback, this.options.progressCallbackTimeoutMs ?? 10_000, this.logger);
+    this.reserved.add(startConfig.id);
+    let session: WorkerSession;
+    try {
+      session = await this.createSession(this.deps, startConfig);
+    } finally {
+      this.reserved.delete(startConfig.id);
+    }
+    this.sessions.set(startConfig.id, session);
+    this.logger.info(`starting session ${startConfig.id} (app ${startConfig.app_id})`);
+    try {
+      await session.start({ onProgress: forwarder.sink });
+      await waitUntilAppIsUp(session, startConfig, validated.waitForService);
+      this.logger.info(`session ${startConfig.id} is ${session.info().status}`);
+      return startConfig.id;
+    } catch (error) {
+      this.logger.warn(`session ${startConfig.id} failed to start: ${describeError(error)}`);
+      if (error instanceof WorkerError) throw error;
+      throw new SessionError("E_LAUNCH", `Failed to start app '${startConfig.app_id}': ${redact(describeError(error))}`, { cause: error });
+    }
+  }
+
+  /** Stops a session; an unknown or already stopped id is fine (the server calls stop twice). */
+  async stop(session_id: unknown, context?: CallContext): Promise<void> {
+    const id = requireString(session_id, "session_id", "stop");
+    const session = this.sessions.get(id);
+    assertSessionAccess(resolveCaller(undefined, context), id, session?.info().workspace);
+    if (!session) return this.stopping.get(id);
+    return this.stopSession(id, session);
+  }
+
+  private stopSession(id: string, session: WorkerSession): Promise<void> {
+    let pending = this.stopping.get(id);
+    if (!pending) {
+      pending = session
+        .stop()
+        .finally(() => {
+          if (this.sessions.get(id) === session) this.sessions.delete(id);
+          this.stopping.delete(id);
+        });
+      this.stopping.set(id, pending);
+    }
+    return pending;
+  }
+
+  async list_sessions(workspace: unknown, context?: CallContext): Promise<SessionInfo[]> {
+    const ws = requireString(workspace, "workspace", "list_sessions");
+    assertWorkspaceAccess(resolveCaller(undefined, context), ws, "list_sessions");
+    return [...this.sessions.values()].map((s) => s.info()).filter((info) => info.workspace === ws);
+  }
+
+  async get_session_info(session_id: unknown, context?: CallContext): Promise<SessionInfo> {
+    const id = requireString(session_id, "session_id", "get_session_info");
+    const session = this.sessions.get(id);
+    assertSessionAccess(resolveCaller(undefined, context), id, session?.info().workspace);
+    if (!session) throw notFound(id);
+    return session.info();
+  }
+
+  async get_logs(session_id: unknown, type?: unknown, offset?: unknown, limit?: unknown, context?: CallContext): Promise<unknown> {
+    const id = requireString(session_id, "session_id", "get_logs");
+    const session = this.sessions.get(id);
+    assertSessionAccess(resolveCaller(undefined, context), id, session?.info().workspace);
+    if (type !== undefined && type !== null && !LOG_TYPES.includes(type as LogType)) {
+      throw new ConfigError(`get_logs: type must be one of ${LOG_TYPES.join(", ")} (or omitted for {log, error}).`);
+    }
+    const from = optionalInt(offset, "offset", 0);
+    const count = optionalInt(limit, "limit", 0);
+    if (!session) throw notFound(id);
+    return session.getLogs((type ?? undefined) as LogType | undefined, from, count);
+  }
+
+  async prepare_workspace(workspace: unknown, context?: CallContext): Promise<void> {
+    const ws = requireString(workspace, "workspace", "prepare_workspace");
+    assertWorkspaceAccess(resolveCaller(undefined, context), ws, "prepare_workspace");
+    await prepareWorkspaceDir(this.options.workingDir, ws);
+  }
+
+  async close_workspace(workspace: unknown, context?: CallContext): Promise<void> {
+    const ws = requireString(workspace, "workspace", "close_workspace");
+    assertWorkspaceAccess(resolveCaller(undefined, context), ws, "close_workspace");
+    const targets = [...this.sessions.entries()].filter(([, s]) => s.info().workspace === ws);
+    await this.stopAll(targets);
+  }
+
+  /** Install-time compile: validates the manifest and pins its env (see compile.ts). */
+  async compile(manifest: unknown, files: unknown, config?: unknown, context?: CallContext): Promise<[Record<string, unknown>, CompileFile[]]> {
+    const caller = resolveCaller(undefined, context);
+    if (caller.workspace) assertMayStart(caller, caller.workspace, this.options.authorizedWorkspaces);
+    return compileForWorker(manifest, files, config, this.deps.specOptions);
+  }
+
+  /** Runs code in a running app's namespace. `config.timeout` is in seconds (default 30). */
+  async execute(session_id: unknown, script: unknown, config?: unknown, context?: CallContext): Promise<ExecuteResult> {
+    const id = requireString(session_id, "session_id", "execute");
+    const session = this.sessions.get(id);
+    assertSessionAccess(resolveCaller(undefined, context), id, session?.info().workspace);
+    if (typeof script !== "string") throw new ConfigError("execute: 'script' must be a string of Python code.");
+    const rawTimeout = config && typeof config === "object" ? (config as Record<string, unknown>).timeout : undefined;
+    if (rawTimeout !== undefined && (typeof rawTimeout !== "number" || !(rawTimeout > 0))) {
+      throw new ConfigError("execute: config.timeout must be a positive number of seconds.");
+    }
+    if (!session) throw notFound(id);
+    return session.execute(script, ((rawTimeout as number | undefined) ?? 30) * 1000);
+  }
+
+  /** Stops every session and refuses new ones. `context` is checked when given (remote callers). */
+  async shutdown(context?: CallContext): Promise<void> {
+    assertOperator(resolveCaller(undefined, context), this.options.workerWorkspace, "shutdown");
+    this.shuttingDown = true;
+    await this.stopAll([...this.sessions.entries()]);
+  }
+
+  /** Number of live (starting or running) sessions: Hypha's `select:min:get_load` spreads apps with it. */
+  get_load(): number {
+    return [...this.sessions.values()].filter((s) => LIVE.has(s.info().status)).length;
+  }
+
+  /** Session ids currently held (any status). */
+  sessionIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  private async stopAll(entries: Array<[string, WorkerSession]>): Promise<void> {
+    const results = await Promise.allSettled(entries.map(([id, s]) => this.stopSession(id, s)));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed.length > 0) {
+      throw new SessionError("E_SESSION", `${failed.length} session(s) failed to stop cleanly: ${failed.map((f) => describeError(f.reason)).join("; ")}`);
+    }
+  }
+}

@@ -1,0 +1,26 @@
+/** Production defaults of the worker: the real Session class and Hypha as the app's service host. */
+import type { ServiceMode, AppIdentity } from "../bridge/types.js";
+import { connectToHypha } from "../hypha/connect.js";
+import { Session } from "../session/session.js";
+import type { SessionDeps, StartConfig } from "../session/types.js";
+import type { WorkerSession } from "./conda-worker.js";
+
+/** Apps register their services on Hypha as their own client, with the app's token from the start config. */
+export function defaultServiceMode(): ServiceMode {
+  return {
+    kind: "hypha",
+    connect: (identity: AppIdentity) =>
+      connectToHypha({
+        server_url: identity.serverUrl,
+        workspace: identity.workspace,
+        client_id: identity.clientId,
+        ...(identity.token ? { token: identity.token } : {}),
+        ...(identity.disableSsl ? { ssl: false as const } : {}),
+      }),
+  };
+}
+
+/** Creates a real Session. */
+export function createDefaultSession(deps: SessionDeps, config: StartConfig): WorkerSession {
+  return new Session(deps, config);
+}

@@ -1,0 +1,41 @@
+/**
+ * When does `start` return? The server waits for the app's `wait_for_service` service itself, but direct
+ * callers use our return value, so `start` resolves once the app is up: the service is registered, or the
+ * entry point finished (a plain script), always bounded by `config.timeout`.
+ */
+import { SessionError, describeError } from "../errors.js";
+import { redact } from "../redact.js";
+import type { SessionInfo, StartConfig } from "../session/types.js";
+
+export interface StartedSession {
+  info(): SessionInfo;
+  waitForService(id: string, timeoutMs: number): Promise<void>;
+}
+
+/** Resolves when the app is up; throws a SessionError explaining why it is not. */
+export async function waitUntilAppIsUp(session: StartedSession, config: StartConfig, waitForService: string | false, startedAt = Date.now()): Promise<void> {
+  const status = session.info().status;
+  if (status === "failed") throw failure(session.info(), config);
+  if (waitForService === false || status === "completed") return;
+  const timeoutMs = Math.max(1, (config.timeout ?? 60) * 1000 - (Date.now() - startedAt));
+  try {
+    await session.waitForService(waitForService, timeoutMs);
+  } catch (error) {
+    const info = session.info();
+    if (info.status === "completed") return;
+    if (info.status === "failed") throw failure(info, config);
+    if (info.status === "stopping" || info.status === "stopped") {
+      throw new SessionError("E_SESSION", `App '${config.app_id}' was stopped while starting.`, { cause: error });
+    }
+    throw new SessionError(
+      "E_TIMEOUT",
+      `App '${config.app_id}' did not register service '${waitForService}' within ${config.timeout ?? 60} s (${redact(describeError(error))}). ` +
+        "It is still running: check get_logs, register the service sooner, raise startup_config.timeout, or set startup_config.wait_for_service to false for a detached app.",
+      { cause: error },
+    );
+  }
+}
+
+function failure(info: SessionInfo, config: StartConfig): SessionError {
+  return new SessionError("E_LAUNCH", `App '${config.app_id}' failed during start-up: ${redact(info.error ?? "the process exited with an error")}`);
+}

@@ -52,6 +52,8 @@ export interface EnvOptions {
   cacheMaxEnvs?: number;
   cacheMaxSizeBytes?: number;
   cacheMaxAgeMs?: number;
+  /** Folder URL holding micromamba-<subdir> and its .sha256 for bootstrap (a mirror); official release when absent. */
+  micromambaUrl?: string;
 }
 
 export interface EnsureEnvOptions {

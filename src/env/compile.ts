@@ -1,0 +1,53 @@
+/**
+ * The worker API's `compile(manifest, files, config)`: runs at install time so a bad manifest or
+ * environment.yml fails the install, not the first start. It strips `_rtype` and returns the manifest
+ * and files otherwise unchanged: the canonical spec is recomputed at start (the operator's channel map
+ * may change between install and start), so nothing derived from it is written into the app.
+ */
+import { ManifestError } from "../errors.js";
+import { ENVIRONMENT_FILE_NAMES, parseEnvironmentFile } from "./environment-file.js";
+import { normalizeManifest, stripRtype } from "./manifest.js";
+import { buildEnvSpec, type SpecOptions } from "./spec.js";
+import { isPlainObject, quoteItem } from "./spec-text.js";
+
+/** Returns the file's path as given by `path` or `name`, without a leading "./". */
+function filePath(file: Record<string, unknown>): string | undefined {
+  const p = typeof file.path === "string" ? file.path : typeof file.name === "string" ? file.name : undefined;
+  return p?.replace(/^\.\//, "");
+}
+
+/** Decodes a compile() file's content (text, or base64 when `format` is "base64"). */
+export function decodeFileContent(file: Record<string, unknown>, name: string): string {
+  const content = file.content;
+  if (typeof content !== "string") throw new ManifestError(`file ${quoteItem(name)} has no text content; send it as text or as base64 with format: "base64"`);
+  if (file.format === "base64") {
+    if (!/^[A-Za-z0-9+/=\s_-]*$/.test(content)) throw new ManifestError(`file ${quoteItem(name)} is marked base64 but is not valid base64; re-encode it`);
+    return Buffer.from(content, "base64").toString("utf8");
+  }
+  return content;
+}
+
+/** Validates and normalises an app at install time; returns `[manifest, files]` with `_rtype` stripped. */
+export function compileApp(manifest: unknown, files: unknown, options: SpecOptions): [Record<string, unknown>, unknown[]] {
+  const normalized = normalizeManifest(manifest);
+  let fileList: unknown[] = [];
+  if (files !== undefined && files !== null) {
+    if (!Array.isArray(files)) throw new ManifestError(`files must be a list of {path, content, format} objects, not ${quoteItem(files)}`);
+    fileList = stripRtype(files) as unknown[];
+  }
+  const m = normalized.manifest;
+  if (normalized.envSource === "manifest") {
+    buildEnvSpec({ dependencies: m.dependencies, channels: m.channels, variables: m.variables }, options);
+  } else {
+    const envFile = ENVIRONMENT_FILE_NAMES.map((name) =>
+      fileList.find((f): f is Record<string, unknown> => isPlainObject(f) && filePath(f) === name),
+    ).find((f) => f !== undefined);
+    // Without the file here it may still be uploaded after install; start() then reports it missing.
+    if (envFile) {
+      const name = filePath(envFile)!;
+      const content = parseEnvironmentFile(decodeFileContent(envFile, name), name);
+      buildEnvSpec({ ...content, channels: content.channels ?? m.channels }, options);
+    }
+  }
+  return [m, fileList];
+}

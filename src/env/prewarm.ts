@@ -1,0 +1,109 @@
+/**
+ * prewarmEnvs: builds or confirms the env of each source (app dir, manifest, environment.yml) with bounded
+ * concurrency. Sources that resolve to the same spec share one ensureEnv call, so an env is built once.
+ */
+import { describeError, WorkerError } from "../errors.js";
+import type { ProgressEvent } from "../progress.js";
+import { redact } from "../redact.js";
+import { hashEnvSpec } from "./hash.js";
+import { readMarker } from "./marker.js";
+import { specFromSource } from "./prewarm-source.js";
+import type { SpecOptions } from "./spec.js";
+import type { EnvManager, EnvResult, EnvSpec, PackageManagerInfo } from "./types.js";
+
+export interface PrewarmOptions {
+  /** How many envs may be ensured at once (creates sharing a package cache are serialized below anyway). */
+  concurrency: number;
+  specOptions: SpecOptions;
+  onProgress?: (source: string, event: ProgressEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface PrewarmResult {
+  source: string;
+  /** null when the source could not be resolved to a spec. */
+  hash: string | null;
+  prefix: string | null;
+  status: "created" | "cached" | "failed";
+  seconds: number;
+  packageManager?: PackageManagerInfo;
+  error?: string;
+  errorCode?: string;
+}
+
+/** Runs `tasks` with at most `limit` in flight; results keep the input order. */
+async function runPool<T>(count: number, limit: number, task: (index: number) => Promise<T>): Promise<T[]> {
+  const results = new Array<T>(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const index = next++;
+      results[index] = await task(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), count) }, worker));
+  return results;
+}
+
+const round = (seconds: number) => Math.round(seconds * 100) / 100;
+
+/** The tool that built a cached env, from its marker: known without spawning any package manager. */
+async function recordedPackageManager(prefix: string): Promise<PackageManagerInfo | undefined> {
+  try {
+    const marker = await readMarker(prefix);
+    return marker?.packageManager;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds or confirms the env of every source; never throws for one bad source (it becomes "failed"). */
+export async function prewarmEnvs(sources: string[], manager: EnvManager, opts: PrewarmOptions): Promise<PrewarmResult[]> {
+  const inFlight = new Map<string, Promise<EnvResult>>();
+  const specs: Array<Promise<EnvSpec>> = sources.map((source) => specFromSource(source, opts.specOptions));
+  // Resolve every spec up front (cheap, no tool) so duplicates are known before any build starts.
+  specs.forEach((p) => p.catch(() => undefined));
+
+  return runPool(sources.length, opts.concurrency, async (index) => {
+    const source = sources[index]!;
+    const started = Date.now();
+    const seconds = () => round((Date.now() - started) / 1000);
+    const emit = (event: ProgressEvent) => opts.onProgress?.(source, event);
+    let hash: string | null = null;
+    try {
+      const spec = await specs[index]!;
+      const specHash: string = hashEnvSpec(spec);
+      hash = specHash;
+      let ensure = inFlight.get(specHash);
+      if (ensure) {
+        emit({ phase: "cache", type: "info", message: `same environment as another source (${specHash.slice(0, 12)}); building it once`, elapsed: seconds(), data: { hash: specHash } });
+      } else {
+        ensure = manager.ensureEnv(spec, { onProgress: emit, ...(opts.signal ? { signal: opts.signal } : {}) });
+        inFlight.set(specHash, ensure);
+      }
+      const result = await ensure;
+      const packageManager = result.packageManager ?? (await recordedPackageManager(result.prefix));
+      emit({ phase: "done", type: "success", message: `${result.status} ${result.prefix}`, elapsed: seconds(), data: { hash: result.hash } });
+      return {
+        source,
+        hash: result.hash,
+        prefix: result.prefix,
+        status: result.status,
+        seconds: seconds(),
+        ...(packageManager ? { packageManager } : {}),
+      };
+    } catch (error) {
+      const message = redact(describeError(error));
+      emit({ phase: "failed", type: "error", message, elapsed: seconds(), ...(hash ? { data: { hash } } : {}) });
+      return {
+        source,
+        hash,
+        prefix: null,
+        status: "failed",
+        seconds: seconds(),
+        error: message,
+        ...(error instanceof WorkerError ? { errorCode: error.code } : {}),
+      };
+    }
+  });
+}

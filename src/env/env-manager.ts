@@ -1,0 +1,118 @@
+/**
+ * The environment layer as one object (src/env/types.ts EnvManager): package-manager detection once per
+ * process, ensure-env, leases, listing, eviction and removal over one cache layout.
+ */
+import { EnvError } from "../errors.js";
+import { silentLogger, type Logger } from "../logger.js";
+import { createProgressReporter, type ProgressSink } from "../progress.js";
+import type { CacheEntry, EnsureEnvOptions, EnvManager, EnvOptions, EnvResult, EnvSpec, EvictionLimits, Lease, PackageManagerInfo, PackageManagerReport } from "./types.js";
+import { cacheLayout, type CacheLayout } from "./cache-layout.js";
+import { ensureEnv, type EnsureContext } from "./ensure-env.js";
+import { acquireLease, DEFAULT_LEASE_TIMING, type LeaseTiming } from "./lease.js";
+import { DEFAULT_LOCK_STALE_MS } from "./lock.js";
+import { listCachedEnvs, toCacheEntry } from "./cache-list.js";
+import { deleteEnv, evictEnvs, resolveEnv } from "./evict.js";
+import { detectPackageManagers, probePackageManager, unsupportedReason } from "./package-manager/detect.js";
+import { bootstrapMicromamba, micromambaBinPath } from "./package-manager/bootstrap.js";
+
+export interface EnvManagerDeps {
+  logger?: Logger;
+  /** The worker's environment (PATH for detection; filtered before it reaches a package manager). */
+  env?: NodeJS.ProcessEnv;
+  /** Lock staleness (heartbeat every quarter of it); tests shorten it. Default 10 s. */
+  lockStaleMs?: number;
+  leaseTiming?: LeaseTiming;
+  /** Replaces the micromamba download (tests). */
+  bootstrap?: typeof bootstrapMicromamba;
+}
+
+/** Creates the env manager; validates options, touches nothing on disk until used. */
+export function createEnvManager(options: EnvOptions, deps: EnvManagerDeps = {}): EnvManager {
+  const layout = cacheLayout(options.cacheDir);
+  if (!Number.isFinite(options.createTimeoutMs) || options.createTimeoutMs <= 0) {
+    throw new EnvError("E_CONFIG", `create timeout ${options.createTimeoutMs} ms is not a positive number; set --env-timeout to seconds > 0`);
+  }
+  for (const [name, value] of Object.entries({ cacheMaxEnvs: options.cacheMaxEnvs, cacheMaxSizeBytes: options.cacheMaxSizeBytes, cacheMaxAgeMs: options.cacheMaxAgeMs })) {
+    if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
+      throw new EnvError("E_CONFIG", `${name} ${value} must be a number ≥ 0; fix the matching --cache-max-* option`);
+    }
+  }
+  const logger = deps.logger ?? silentLogger;
+  const env = deps.env ?? process.env;
+  const lockStaleMs = deps.lockStaleMs ?? DEFAULT_LOCK_STALE_MS;
+  const leaseTiming = deps.leaseTiming ?? DEFAULT_LEASE_TIMING;
+  const evictDeps = { layout, logger, lockStaleMs, leaseStaleMs: leaseTiming.staleMs };
+  let chosen: Promise<PackageManagerInfo> | undefined;
+
+  const packageManager = (onProgress?: ProgressSink): Promise<PackageManagerInfo> => {
+    chosen ??= choosePackageManager(options, layout, env, deps, onProgress).catch((error: unknown) => {
+      // A failed detection may succeed later (an operator installs a tool); a success is final.
+      chosen = undefined;
+      throw error;
+    });
+    return chosen;
+  };
+
+  const ctx: EnsureContext = { options, layout, logger, baseEnv: env, packageManager, lockStaleMs };
+  const limits = (given?: EvictionLimits): EvictionLimits => given ?? { maxEnvs: options.cacheMaxEnvs, maxSizeBytes: options.cacheMaxSizeBytes, maxAgeMs: options.cacheMaxAgeMs };
+
+  return {
+    options,
+    packageManager,
+    detectPackageManagers: () => detectPackageManagers(detectOptions(options, layout, env)),
+    async ensureEnv(spec: EnvSpec, ensureOptions?: EnsureEnvOptions): Promise<EnvResult> {
+      const result = await ensureEnv(ctx, spec, ensureOptions);
+      if (result.status === "created") {
+        // The env just built is its caller's: never evicted by the gc its own create triggers.
+        await evictEnvs(evictDeps, limits(), new Set([result.hash])).catch((error: unknown) => logger.warn(`eviction after create failed: ${(error as Error).message}`));
+      }
+      return result;
+    },
+    acquireLease: (hash: string, holder: string): Promise<Lease> => acquireLease(layout, hash, holder, leaseTiming),
+    async listEnvs(): Promise<CacheEntry[]> {
+      return (await listCachedEnvs(layout, { leaseStaleMs: leaseTiming.staleMs })).map(toCacheEntry);
+    },
+    gc: (given?: EvictionLimits) => evictEnvs(evictDeps, limits(given)),
+    async removeEnv(hashOrPrefix: string, removeOptions: { force?: boolean } = {}): Promise<CacheEntry> {
+      const listed = await listCachedEnvs(layout, { leaseStaleMs: leaseTiming.staleMs });
+      const env = await resolveEnv(layout, hashOrPrefix, listed);
+      if (env.inUse && !removeOptions.force) {
+        throw new EnvError("E_ENV_IN_USE", `env ${env.hash.slice(0, 12)} (${env.prefix}) is in use by a running session; stop the session first or pass --force`, { details: { hash: env.hash, prefix: env.prefix } });
+      }
+      const removed = await deleteEnv(evictDeps, env, { force: removeOptions.force === true, waitMs: 30_000 });
+      if (!removed) {
+        throw new EnvError("E_ENV_IN_USE", `env ${env.hash.slice(0, 12)} (${env.prefix}) was taken into use or changed while removing it; retry, or pass --force`, { details: { hash: env.hash, prefix: env.prefix } });
+      }
+      return toCacheEntry(env);
+    },
+  };
+}
+
+function detectOptions(options: EnvOptions, layout: CacheLayout, env: NodeJS.ProcessEnv) {
+  return {
+    env,
+    ...(options.packageManager !== undefined && options.packageManager !== "" ? { explicit: options.packageManager } : {}),
+    extraCandidates: [micromambaBinPath(layout.root)],
+  };
+}
+
+async function choosePackageManager(options: EnvOptions, layout: CacheLayout, env: NodeJS.ProcessEnv, deps: EnvManagerDeps, onProgress?: ProgressSink): Promise<PackageManagerInfo> {
+  const report: PackageManagerReport = await detectPackageManagers(detectOptions(options, layout, env));
+  if (report.chosen) return report.chosen;
+  const unsupported = report.found.map((info) => `${info.path}: ${unsupportedReason(info)}`);
+  if (!options.bootstrap) {
+    throw new EnvError(
+      "E_PACKAGE_MANAGER_NOT_FOUND",
+      `no usable conda package manager found (searched: ${report.searched.join(", ")})${unsupported.length ? `; unusable: ${unsupported.join("; ")}` : ""}. ` +
+        "Install micromamba or mamba, point the worker at one with --package-manager NAME|PATH (HYPHA_CONDA_PACKAGE_MANAGER), or allow the micromamba bootstrap (drop --no-bootstrap)",
+      { details: { searched: report.searched } },
+    );
+  }
+  const progress = createProgressReporter(onProgress);
+  progress.report("bootstrapping", "info", "no package manager found: bootstrapping micromamba into the cache");
+  const bootstrap = deps.bootstrap ?? bootstrapMicromamba;
+  const file = await bootstrap({ cacheDir: layout.root, ...(env.HYPHA_CONDA_MICROMAMBA_URL ? { baseUrl: env.HYPHA_CONDA_MICROMAMBA_URL } : {}), ...(onProgress ? { onProgress } : {}) });
+  const info = await probePackageManager(file, env);
+  progress.report("bootstrapping", "success", `using ${info.name} ${info.version} at ${info.path}`);
+  return info;
+}

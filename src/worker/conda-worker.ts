@@ -43,6 +43,7 @@ export interface CondaWorkerOptions extends Partial<Omit<WorkerOptions, "envOpti
   createSession?: SessionFactory;
 }
 
+const PROGRESS_FLUSH_MS = 3_000;
 const LOG_TYPES: readonly LogType[] = ["stdout", "stderr", "info", "error", "progress"];
 const LIVE: ReadonlySet<SessionInfo["status"]> = new Set(["starting", "running"]);
 
@@ -126,8 +127,11 @@ export class CondaWorker {
       await session.start({ onProgress: forwarder.sink });
       await waitUntilAppIsUp(session, startConfig, validated.waitForService);
       this.logger.info(`session ${startConfig.id} is ${session.info().status}`);
+      // The callback lives only as long as this call: deliver what is queued (bounded) before returning.
+      await forwarder.flush(PROGRESS_FLUSH_MS);
       return startConfig.id;
     } catch (error) {
+      await forwarder.flush(PROGRESS_FLUSH_MS);
       this.logger.warn(`session ${startConfig.id} failed to start: ${describeError(error)}`);
       if (error instanceof WorkerError) throw error;
       throw new SessionError("E_LAUNCH", `Failed to start app '${startConfig.app_id}': ${redact(describeError(error))}`, { cause: error });

@@ -1,7 +1,6 @@
 /** Production defaults of the worker: the real Session class and Hypha as the app's service host. */
 import type { ServiceMode, AppIdentity } from "../bridge/types.js";
 import { connectToHypha } from "../hypha/connect.js";
-import { Session } from "../session/session.js";
 import type { SessionDeps, StartConfig } from "../session/types.js";
 import type { WorkerSession } from "./conda-worker.js";
 
@@ -20,7 +19,8 @@ export function defaultServiceMode(): ServiceMode {
   };
 }
 
-/** Creates a real Session. */
-export function createDefaultSession(deps: SessionDeps, config: StartConfig): WorkerSession {
+/** Creates a real Session; loaded on first use so embedders that inject their own never load it. */
+export async function createDefaultSession(deps: SessionDeps, config: StartConfig): Promise<WorkerSession> {
+  const { Session } = await import("../session/session.js");
   return new Session(deps, config);
 }

@@ -1,0 +1,180 @@
+"""Length-prefixed frames on the private channel to the worker.
+
+Frame: u32 big-endian N, then N bytes: u8 kind + payload.
+  kind 1 (MSG):   UTF-8 JSON object; its "b" key lists blob ids sent before it.
+  kind 2 (CHUNK): u32 blob id + raw bytes (one piece of a binary attachment).
+Large attachments are cut into chunks; the writer sends plain messages ahead of pending chunks so a
+big payload never blocks a small call.
+"""
+import collections
+import json
+import os
+import struct
+import threading
+
+KIND_MSG = 1
+KIND_CHUNK = 2
+CHUNK_SIZE = 1 << 20
+MAX_FRAME = (64 << 20) + 16
+_U32 = struct.Struct(">I")
+_HDR = struct.Struct(">IB")
+
+
+class FramingError(Exception):
+    """The byte stream does not follow the frame format; the channel cannot continue."""
+
+
+def _dumps(message):
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+class Channel:
+    """Reads frames on a thread and hands whole messages (JSON dict, [blobs]) to on_message."""
+
+    def __init__(self, fd, on_message, on_close):
+        self._fd = fd
+        self._on_message = on_message
+        self._on_close = on_close
+        self._cond = threading.Condition()
+        self._control = collections.deque()
+        self._bulk = collections.deque()
+        self._closed = False
+        self._next_blob = 1
+        self._blob_lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read_loop, name="hypha-bridge-reader", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="hypha-bridge-writer", daemon=True)
+
+    def start(self):
+        self._reader.start()
+        self._writer.start()
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def send(self, message, blobs=None):
+        """Queues a message; blobs (bytes-like) travel as chunk frames ahead of it."""
+        if not blobs:
+            frame = self._frame(KIND_MSG, _dumps(message))
+            with self._cond:
+                if self._closed:
+                    raise ConnectionError("the bridge channel to the worker is closed")
+                self._control.append(frame)
+                self._cond.notify()
+            return
+        ids = []
+        with self._blob_lock:
+            for _ in blobs:
+                ids.append(self._next_blob)
+                self._next_blob += 1
+        message = dict(message)
+        message["b"] = ids
+        item = {"blobs": [(bid, memoryview(blob).cast("B")) for bid, blob in zip(ids, blobs)], "pos": 0,
+                "final": self._frame(KIND_MSG, _dumps(message))}
+        with self._cond:
+            if self._closed:
+                raise ConnectionError("the bridge channel to the worker is closed")
+            self._bulk.append(item)
+            self._cond.notify()
+
+    def close(self):
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @staticmethod
+    def _frame(kind, payload):
+        if len(payload) + 1 > MAX_FRAME - 1024:
+            raise ValueError("bridge message of %d bytes is too large; pass large data as bytes, which travel "
+                             "as chunks" % len(payload))
+        return _HDR.pack(len(payload) + 1, kind) + payload
+
+    def _next_bulk_frame(self):
+        # Round-robin: one chunk of the first pending attachment, then it goes to the back of the queue.
+        item = self._bulk.popleft()
+        while item["blobs"]:
+            bid, view = item["blobs"][0]
+            pos = item["pos"]
+            if pos < len(view) or (pos == 0 and len(view) == 0):
+                piece = view[pos:pos + CHUNK_SIZE]
+                item["pos"] = pos + len(piece)
+                if item["pos"] >= len(view):
+                    item["blobs"].pop(0)
+                    item["pos"] = 0
+                self._bulk.append(item)
+                return [_HDR.pack(len(piece) + 5, KIND_CHUNK) + _U32.pack(bid), piece]
+            item["blobs"].pop(0)
+            item["pos"] = 0
+        return [item["final"]]
+
+    def _write_loop(self):
+        try:
+            while True:
+                with self._cond:
+                    while not self._control and not self._bulk and not self._closed:
+                        self._cond.wait()
+                    if self._control:
+                        parts = [self._control.popleft()]
+                        while self._control and len(parts) < 64:
+                            parts.append(self._control.popleft())
+                    elif self._bulk:
+                        parts = self._next_bulk_frame()
+                    else:
+                        return
+                for part in parts:
+                    self._write_all(part)
+        except OSError:
+            self._shutdown()
+
+    def _write_all(self, data):
+        view = memoryview(data)
+        while len(view):
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def _read_loop(self):
+        buf = bytearray()
+        pending = {}
+        error = None
+        try:
+            while True:
+                data = os.read(self._fd, 1 << 20)
+                if not data:
+                    break
+                buf += data
+                offset = 0
+                while len(buf) - offset >= 4:
+                    (size,) = _U32.unpack_from(buf, offset)
+                    if size < 1 or size > MAX_FRAME:
+                        raise FramingError("frame of %d bytes (limit %d)" % (size, MAX_FRAME))
+                    if len(buf) - offset - 4 < size:
+                        break
+                    kind = buf[offset + 4]
+                    start = offset + 5
+                    end = offset + 4 + size
+                    offset = end
+                    if kind == KIND_CHUNK:
+                        if size < 5:
+                            raise FramingError("chunk frame without blob id")
+                        (bid,) = _U32.unpack_from(buf, start)
+                        pending.setdefault(bid, []).append(bytes(buf[start + 4:end]))
+                    elif kind == KIND_MSG:
+                        message = json.loads(bytes(buf[start:end]).decode("utf-8"))
+                        if not isinstance(message, dict):
+                            raise FramingError("message frame is not a JSON object")
+                        blobs = [b"".join(pending.pop(bid, [])) for bid in message.pop("b", [])]
+                        self._on_message(message, blobs)
+                    else:
+                        raise FramingError("unknown frame kind %d" % kind)
+                del buf[:offset]
+        except (OSError, ValueError, FramingError) as exc:
+            error = exc
+        self._shutdown(error)
+
+    def _shutdown(self, error=None):
+        with self._cond:
+            already = self._closed
+            self._closed = True
+            self._cond.notify_all()
+        if not already:
+            self._on_close(error)

@@ -1,0 +1,97 @@
+"""Runner: handshake with the worker, run the entry point as __main__, then serve or exit.
+
+Exit codes: 0 when the entry point returns without having connected (session completed) or after a
+stop (SIGTERM); 1 with a traceback on stderr when it raises; the app's own code for SystemExit(n).
+"""
+import os
+import platform
+import signal
+import sys
+import traceback
+import types
+import builtins
+
+from . import server as bridge_server
+from .execute import Executor
+from .peer import Peer, set_peer
+
+
+_stopping = {"flag": False}
+
+
+def _on_sigterm(signum, frame):
+    _stopping["flag"] = True
+    raise SystemExit(0)
+
+
+def _stop_now(code):
+    # Stopped by the worker: leave without waiting for app threads still busy in calls.
+    _flush()
+    os._exit(code)
+
+
+def _load_main_module(path):
+    # Same as `python path` / runpy.run_path(run_name="__main__"), except the module stays in sys.modules so
+    # execute() and the app's functions share one namespace (runpy hands back a copy of the globals).
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__builtins__ = builtins
+    module.__spec__ = None
+    module.__loader__ = None
+    sys.modules["__main__"] = module
+    return module
+
+
+def _direct_hypha_rpc_in_use():
+    real = sys.modules.get("hypha_rpc")
+    return real is not None and not getattr(real, "__version__", "").endswith("hypha-conda-worker-bridge")
+
+
+def run(entry_point, fd):
+    peer = Peer(fd)
+    set_peer(peer)
+    try:
+        peer.start({"pid": os.getpid(), "python": platform.python_version()})
+    except Exception as exc:
+        sys.stderr.write("hypha bridge: handshake with the worker failed: %s\n" % exc)
+        return 1
+    path = os.path.abspath(entry_point)
+    module = _load_main_module(path)
+    peer.executor = Executor(peer, lambda: module.__dict__)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    sys.argv = [path] + sys.argv[2:]
+    sys.path.insert(0, os.path.dirname(path))
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read()
+        code = compile(source, path, "exec")
+        exec(code, module.__dict__)
+    except SystemExit as exc:
+        if _stopping["flag"]:
+            _stop_now(0)
+        _flush()
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+        _flush()
+        return 1
+    connected = bridge_server.state["connected"] or _direct_hypha_rpc_in_use()
+    peer.notify({"t": "main_done", "connected": bool(connected)})
+    if not connected:
+        _flush()
+        return 0
+    try:
+        while not peer.closed.wait(1.0):
+            pass
+    except SystemExit:
+        _stop_now(0)
+    sys.stderr.write("hypha bridge: the worker closed the channel; stopping\n")
+    _stop_now(1 if peer.close_error else 0)
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass

@@ -1,0 +1,257 @@
+"""The Python end of the bridge: requests to the worker, and calls from the worker into app functions.
+
+Threads: one reader, one writer (framing), a small reusable pool for sync app functions, one asyncio
+loop thread for coroutines when the app's own loop is not running, one thread for execute().
+"""
+import asyncio
+import concurrent.futures
+import inspect
+import itertools
+import sys
+import threading
+import traceback
+
+from . import PROTOCOL_VERSION
+from .codec import Codec, FunctionTable, ObjectProxy, format_app_traceback, watch_release
+from .framing import Channel
+
+SYNC_WORKERS = 16
+
+
+class RemoteException(Exception):
+    """A call to a remote function (Hypha service, callback, the worker) failed on the other side."""
+
+
+class RemoteFunction:
+    """A function owned by the worker side (a Hypha service method or a callback)."""
+
+    def __init__(self, peer, ref):
+        self._peer = peer
+        self._bridge_remote_id = ref["id"]
+        self.__name__ = ref.get("name") or "remote_function"
+
+    def __call__(self, *args, **kwargs):
+        future = self._peer.request({"t": "call", "fn": self._bridge_remote_id}, args=list(args), kwargs=kwargs)
+        return self._peer.deliver(future)
+
+    def __repr__(self):
+        return "<remote function %s>" % self.__name__
+
+
+class Peer:
+    def __init__(self, fd):
+        self.table = FunctionTable()
+        self.codec = Codec(self.table, self._make_remote)
+        self.channel = Channel(fd, self._on_message, self._on_close)
+        self._ids = itertools.count(1)
+        self._pending = {}
+        self._pending_lock = threading.Lock()
+        self._pool = concurrent.futures.ThreadPoolExecutor(SYNC_WORKERS, thread_name_prefix="hypha-bridge-call")
+        self._loop = None
+        self._loop_lock = threading.Lock()
+        self.home_loop = None
+        self.method_timeout = None
+        self.welcome = concurrent.futures.Future()
+        self.closed = threading.Event()
+        self.close_error = None
+        self.executor = None  # set by the runner (execute support)
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+    def start(self, info):
+        self.channel.start()
+        self.channel.send(dict({"t": "hello", "protocol": PROTOCOL_VERSION}, **info))
+        welcome = self.welcome.result(timeout=30)
+        if welcome.get("protocol") != PROTOCOL_VERSION:
+            raise RuntimeError("the worker speaks bridge protocol %r, this runner speaks %d; use the runner shipped "
+                               "with the worker" % (welcome.get("protocol"), PROTOCOL_VERSION))
+        return welcome
+
+    def notify(self, message):
+        try:
+            self.channel.send(message)
+        except ConnectionError:
+            pass
+
+    def _on_close(self, error):
+        self.close_error = error
+        self.closed.set()
+        if not self.welcome.done():
+            self.welcome.set_exception(ConnectionError("the worker closed the bridge channel before the handshake"))
+        with self._pending_lock:
+            pending = list(self._pending.values())
+            self._pending.clear()
+        reason = "the bridge channel to the worker closed" + (": %s" % error if error else "")
+        for future in pending:
+            if not future.done():
+                future.set_exception(RemoteException(reason))
+
+    # ---- requests to the worker ------------------------------------------------------------------
+    def request(self, message, args=None, kwargs=None, payload=None):
+        """Sends a request; returns a concurrent Future resolved by the worker's reply."""
+        blobs = []
+        message = dict(message)
+        if args is not None:
+            message["args"] = self.codec.encode(args, blobs)
+        if kwargs:
+            message["kw"] = self.codec.encode(kwargs, blobs)
+        if payload is not None:
+            message["v"] = self.codec.encode(payload, blobs)
+        rid = next(self._ids)
+        message["id"] = rid
+        future = concurrent.futures.Future()
+        with self._pending_lock:
+            self._pending[rid] = future
+        try:
+            self.channel.send(message, blobs)
+        except ConnectionError as exc:
+            with self._pending_lock:
+                self._pending.pop(rid, None)
+            future.set_exception(RemoteException(str(exc)))
+        return future
+
+    def deliver(self, future):
+        """Awaitable inside a running event loop (async style), otherwise the blocking result (sync style)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            return asyncio.wrap_future(future, loop=loop)
+        return future.result(timeout=self.method_timeout)
+
+    def _make_remote(self, ref):
+        proxy = RemoteFunction(self, ref)
+        watch_release(proxy, ref["id"], self._release_remote)
+        return proxy
+
+    def _release_remote(self, fid):
+        if not self.channel.closed:
+            self.notify({"t": "release", "ids": [fid]})
+
+    # ---- incoming --------------------------------------------------------------------------------
+    def _on_message(self, message, blobs):
+        kind = message.get("t")
+        try:
+            if kind in ("ok", "err"):
+                self._on_reply(message, blobs)
+            elif kind == "call":
+                self._on_call(message, blobs)
+            elif kind == "release":
+                self.table.release(message.get("ids", []))
+            elif kind == "execute":
+                self.executor.submit(message)
+            elif kind == "interrupt":
+                self.executor.interrupt(message.get("target"))
+            elif kind == "welcome":
+                self.welcome.set_result(message)
+            elif kind == "reject":
+                self.welcome.set_exception(RuntimeError(message.get("message", "the worker rejected the bridge")))
+            else:
+                self._reply_error(message, "BridgeError", "unknown bridge message type %r" % kind, "")
+        except Exception as exc:  # a bad message fails that call, never the reader
+            self._reply_error(message, type(exc).__name__, str(exc), traceback.format_exc())
+
+    def _on_reply(self, message, blobs):
+        with self._pending_lock:
+            future = self._pending.pop(message.get("id"), None)
+        if future is None or future.done():
+            return
+        if message["t"] == "ok":
+            try:
+                future.set_result(self.codec.decode(message.get("v"), blobs))
+            except Exception as exc:
+                future.set_exception(exc)
+        else:
+            err = message.get("e") or {}
+            future.set_exception(RemoteException(err.get("message") or "remote call failed"))
+
+    def _on_call(self, message, blobs):
+        fn = self.table.get(message.get("fn"))
+        if fn is None:
+            raise LookupError("function %r is not (or no longer) available in the app" % message.get("fn"))
+        args = self.codec.decode(message.get("args") or [], blobs)
+        kwargs = dict(self.codec.decode(message.get("kw") or {}, blobs))
+        if inspect.iscoroutinefunction(fn):
+            self._run_coroutine(message, fn(*args, **kwargs))
+        else:
+            self._pool.submit(self._run_sync, message, fn, args, kwargs)
+
+    def _run_sync(self, message, fn, args, kwargs):
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            self._reply_exception(message, exc)
+            return
+        if inspect.isawaitable(result):
+            self._run_coroutine(message, result)
+        else:
+            self._reply_ok(message, result)
+
+    def _run_coroutine(self, message, awaitable):
+        async def wrapper():
+            return await awaitable
+
+        future = asyncio.run_coroutine_threadsafe(wrapper(), self.coroutine_loop())
+
+        def done(f):
+            if f.cancelled():
+                self._reply_error(message, "CancelledError", "the call was cancelled", "")
+            elif f.exception() is not None:
+                self._reply_exception(message, f.exception())
+            else:
+                self._reply_ok(message, f.result())
+
+        future.add_done_callback(done)
+
+    def coroutine_loop(self):
+        """The app's own loop while it runs (async apps), else the bridge's loop thread."""
+        home = self.home_loop
+        if home is not None and home.is_running() and not home.is_closed():
+            return home
+        with self._loop_lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(target=self._loop.run_forever, name="hypha-bridge-loop", daemon=True).start()
+            return self._loop
+
+    def _reply_ok(self, message, value):
+        if message.get("id") is None:
+            return
+        blobs = []
+        try:
+            encoded = self.codec.encode(value, blobs)
+        except Exception as exc:
+            self._reply_exception(message, exc)
+            return
+        try:
+            self.channel.send({"t": "ok", "id": message["id"], "v": encoded}, blobs)
+        except ConnectionError:
+            pass
+
+    def _reply_exception(self, message, exc):
+        tb = "".join(format_app_traceback(exc))
+        self._reply_error(message, type(exc).__name__, str(exc), tb)
+
+    def _reply_error(self, message, etype, text, tb):
+        if message.get("id") is None or message.get("t") in ("ok", "err"):
+            sys.stderr.write("hypha bridge: %s: %s\n" % (etype, text))
+            return
+        self.notify({"t": "err", "id": message["id"], "e": {"type": etype, "message": text, "traceback": tb}})
+
+
+_peer = None
+
+
+def set_peer(peer):
+    global _peer
+    _peer = peer
+
+
+def get_peer():
+    if _peer is None:
+        raise RuntimeError("this hypha_rpc is the hypha-conda-worker bridge and works only inside an app started by "
+                           "the worker; install the real hypha-rpc (pip install hypha-rpc) to connect directly")
+    return _peer
+
+
+__all__ = ["Peer", "RemoteException", "RemoteFunction", "ObjectProxy", "get_peer", "set_peer"]

@@ -1,0 +1,349 @@
+/**
+ * One running app. States: starting → running → stopping → stopped, starting → failed,
+ * running → failed | completed (and completed/failed → stopped once stopped). Start walks the phases
+ * (validating, fetching, resolving, creating, staging, launching, running), each reported as progress
+ * and logged; any failure or stop releases everything the session holds (bridge, process group, env
+ * lease, working dir). Logs stay readable until the owner drops the session.
+ */
+import type { AppIdentity, BridgeHost } from "../bridge/types.js";
+import type { EnvResult, Lease } from "../env/types.js";
+import { SessionError, describeError } from "../errors.js";
+import { createProgressReporter, type ProgressEvent, type ProgressReporter } from "../progress.js";
+import { forgetSecret, redact, registerSecret } from "../redact.js";
+import { createHttpFileSource } from "./app-files.js";
+import { buildChildEnv } from "./child-env.js";
+import { EarlyExitError, describeExit, launchApp } from "./launch.js";
+import { SessionLogs, type LogsView } from "./logs.js";
+import type { AppExit, AppProcess } from "./process.js";
+import { createMemoSource } from "./memo-source.js";
+import { defaultRuntime } from "./runtime.js";
+import { stageAppFiles } from "./staging.js";
+import type { ExecuteResult, SessionDeps, SessionInfo, SessionRuntime, SessionStartOptions, SessionStatus, StartConfig } from "./types.js";
+import { createWorkingDir, removeWorkingDir } from "./working-dir.js";
+
+const DEFAULT_LAUNCH_TIMEOUT_S = 30;
+const STDERR_TAIL_LINES = 20;
+const TRANSITIONS: Record<SessionStatus, SessionStatus[]> = {
+  starting: ["running", "failed", "stopping"],
+  running: ["completed", "failed", "stopping"],
+  stopping: ["stopped"],
+  completed: ["stopping", "stopped"],
+  failed: ["stopping", "stopped"],
+  stopped: [],
+};
+
+export type StatusListener = (status: SessionStatus, info: SessionInfo) => void;
+
+export class Session {
+  readonly id: string;
+  private status: SessionStatus = "starting";
+  private error: string | undefined;
+  private readonly createdAt = new Date().toISOString();
+  private readonly logs: SessionLogs;
+  private readonly listeners = new Set<StatusListener>();
+  private readonly abort = new AbortController();
+  private readonly started: Promise<void>;
+  private settleStarted!: (error?: unknown) => void;
+  private readonly ended: Promise<SessionInfo>;
+  private settleEnded!: (info: SessionInfo) => void;
+  private entryPoint: string;
+  private env: EnvResult | undefined;
+  private lease: Lease | undefined;
+  private workDir: string | undefined;
+  private proc: AppProcess | undefined;
+  private bridge: BridgeHost | undefined;
+  private exitInfo: AppExit | undefined;
+  private startCalled = false;
+  private services: string[] = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly config: StartConfig,
+    private readonly runtime: SessionRuntime = defaultRuntime,
+  ) {
+    this.id = config.id;
+    this.entryPoint = config.entry_point ?? "main.py";
+    this.logs = new SessionLogs(deps.logLimits);
+    registerSecret(config.token);
+    this.started = new Promise<void>((resolve, reject) => {
+      this.settleStarted = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    this.started.catch(() => undefined);
+    this.ended = new Promise((resolve) => (this.settleEnded = resolve));
+  }
+
+  info(): SessionInfo {
+    const metadata: Record<string, unknown> = {};
+    if (this.env) Object.assign(metadata, { env_hash: this.env.hash, env_prefix: this.env.prefix, env_status: this.env.status });
+    if (this.exitInfo) Object.assign(metadata, { exit_code: this.exitInfo.code, signal: this.exitInfo.signal });
+    metadata.services = this.bridge ? this.bridge.registeredServices() : this.services;
+    return {
+      session_id: this.id,
+      app_id: this.config.app_id,
+      workspace: this.config.workspace,
+      client_id: this.config.client_id,
+      status: this.status,
+      app_type: "conda-python",
+      entry_point: this.entryPoint,
+      created_at: this.createdAt,
+      metadata,
+      ...(this.error !== undefined ? { error: this.error } : {}),
+    };
+  }
+
+  /** The app's exit, once it exited. */
+  exit(): AppExit | undefined {
+    return this.exitInfo;
+  }
+
+  getLogs(type?: string | null, offset?: number | null, limit?: number | null): LogsView {
+    return this.logs.view(type, offset, limit);
+  }
+
+  /** Subscribes to status changes; returns the unsubscribe function. */
+  onStatusChange(listener: StatusListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves once the session is `running`; rejects if it failed or was stopped before. */
+  whenStarted(): Promise<void> {
+    return this.started;
+  }
+
+  /** Resolves with the final info once the session is completed, failed or stopped. */
+  whenEnded(): Promise<SessionInfo> {
+    return this.ended;
+  }
+
+  /** Resolves once the entry point's top-level code returned (the app may keep serving). */
+  async whenMainDone(): Promise<void> {
+    await this.started;
+    await Promise.race([this.requireBridge().mainDone, this.ended]);
+  }
+
+  /** Resolves once the app registered service `id`; rejects on timeout or when the app ends first. */
+  async waitForService(id: string, timeoutMs: number): Promise<void> {
+    await this.started;
+    const ended = this.ended.then((info) => {
+      throw new SessionError("E_SESSION", `The app ended (${info.status}) before it registered service ${JSON.stringify(id)}.${info.error ? ` ${info.error}` : ""}`);
+    });
+    ended.catch(() => undefined);
+    await Promise.race([this.requireBridge().waitForService(id, timeoutMs), ended]);
+  }
+
+  callService(serviceId: string, method: string, args: unknown[]): Promise<unknown> {
+    return this.requireBridge().callService(serviceId, method, args);
+  }
+
+  async execute(code: string, timeoutMs: number): Promise<ExecuteResult> {
+    if (this.status !== "running") {
+      throw new SessionError("E_EXECUTE", `Session ${this.id} is ${this.status}, not running; execute needs a running app.`);
+    }
+    return this.requireBridge().execute(code, timeoutMs);
+  }
+
+  /** Runs every start phase; resolves when the app is running, rejects (status failed) on any failure. */
+  async start(opts: SessionStartOptions = {}): Promise<void> {
+    if (this.startCalled) throw new SessionError("E_SESSION_EXISTS", `Session ${this.id} was already started; use a new session id.`);
+    this.startCalled = true;
+    const progress = this.createReporter(opts);
+    try {
+      await this.runPhases(progress, opts);
+      this.setStatus("running");
+      progress.report("running", "success", `App ${this.config.app_id} is running (pid ${this.proc!.pid}).`);
+      this.settleStarted();
+      this.watchExit(this.proc!);
+    } catch (error) {
+      await this.failStart(progress, error);
+      throw this.stopping ? new SessionError("E_SESSION", `Session ${this.id} was stopped while starting.`, { cause: error }) : error;
+    }
+  }
+
+  /** SIGTERM → grace → SIGKILL to the app's process group; releases everything; idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.performStop();
+    return this.stopping;
+  }
+
+  private async performStop(): Promise<void> {
+    if (this.status === "stopped") return;
+    this.setStatus("stopping");
+    this.logs.append("info", "Stopping the app.");
+    this.abort.abort(new SessionError("E_SESSION", `Session ${this.id} was stopped.`));
+    await this.releaseAll("session stopped");
+    this.setStatus("stopped");
+    this.settleStarted(new SessionError("E_SESSION", `Session ${this.id} was stopped.`));
+    this.settleEnded(this.info());
+    forgetSecret(this.config.token);
+  }
+
+  private async runPhases(progress: ProgressReporter, opts: SessionStartOptions): Promise<void> {
+    progress.report("validating", "info", `Validating the manifest of ${this.config.app_id}.`);
+    const manifest = this.runtime.normalizeManifest(this.config.manifest);
+    this.entryPoint = this.config.entry_point ?? manifest.entryPoint;
+
+    progress.report("fetching", "info", `Fetching app files (${this.entryPoint}).`);
+    const source = createMemoSource(opts.files ?? this.httpSource());
+    if ((await source.readFile(this.entryPoint)) === undefined) {
+      throw new SessionError("E_APP_FILES", `The entry point ${JSON.stringify(this.entryPoint)} is not among the app's files. Upload it or fix entry_point in the manifest.`);
+    }
+    this.checkStopped();
+
+    progress.report("resolving", "info", "Resolving the environment spec.");
+    const readText = async (rel: string) => (await source.readFile(rel))?.toString("utf8");
+    const spec = await this.runtime.resolveEnvSpec(manifest, readText, this.deps.specOptions);
+    this.checkStopped();
+    this.env = await this.deps.env.ensureEnv(spec, { onProgress: progress.sink, signal: this.abort.signal });
+    const hit = this.env.status === "cached";
+    progress.report("cache", "success", `Environment ${hit ? "cache hit" : "created"}: ${this.env.hash.slice(0, 16)} (${this.env.seconds.toFixed(2)} s).`, { hash: this.env.hash, prefix: this.env.prefix, status: this.env.status });
+    this.lease = await this.deps.env.acquireLease(this.env.hash, this.id);
+    this.checkStopped();
+
+    progress.report("staging", "info", "Staging app files into the working directory.");
+    this.workDir = await createWorkingDir(this.deps.workingRoot, this.config.workspace, this.id);
+    this.checkStopped();
+    const staged = await stageAppFiles({ source, workDir: this.workDir, entryPoint: this.entryPoint, filesToStage: manifest.filesToStage });
+    this.checkStopped();
+
+    progress.report("launching", "info", `Launching ${this.entryPoint} with ${this.env.pythonPath} (${staged.length} files staged).`);
+    await launchApp({
+      runtime: this.runtime,
+      pythonPath: this.env.pythonPath,
+      entryPoint: this.entryPoint,
+      cwd: this.workDir,
+      buildEnv: (runnerEnv) => buildChildEnv({ activation: this.env!.activation, config: this.config, passEnv: this.deps.passEnv, runnerEnv }),
+      identity: this.identity(),
+      mode: this.deps.serviceMode,
+      handshakeTimeoutMs: (this.config.timeout ?? DEFAULT_LAUNCH_TIMEOUT_S) * 1000,
+      log: (type, line) => this.logs.append(type, line),
+      ...(opts.onOutput ? { onChunk: opts.onOutput } : {}),
+      onSpawned: (proc, bridge) => {
+        this.proc = proc;
+        this.bridge = bridge;
+        if (this.stopping) void this.releaseAll("session stopped");
+      },
+    });
+    this.checkStopped();
+  }
+
+  private async failStart(progress: ProgressReporter, error: unknown): Promise<void> {
+    if (error instanceof EarlyExitError) this.exitInfo = error.exit;
+    if (this.stopping) {
+      // Whatever the start acquired after the stop began is released here.
+      await this.releaseAll("session stopped");
+      await this.stopping;
+      return;
+    }
+    this.error = this.explain(error);
+    this.logs.appendText("error", this.error);
+    progress.report("failed", "error", this.error);
+    this.setStatus("failed");
+    this.settleStarted(error);
+    await this.releaseAll("start failed");
+    this.endWith();
+  }
+
+  private watchExit(proc: AppProcess): void {
+    void proc.exited.then(async (exit) => {
+      this.exitInfo = exit;
+      if (this.stopping || this.status !== "running") return;
+      if (exit.code === 0) {
+        this.logs.append("info", "The app exited with code 0.");
+        this.setStatus("completed");
+      } else {
+        this.error = this.explain(new SessionError("E_SESSION", `The app exited with ${describeExit(exit)}.`));
+        this.logs.appendText("error", this.error);
+        this.setStatus("failed");
+      }
+      await this.releaseAll(`app exited with ${describeExit(exit)}`);
+      this.endWith();
+    });
+  }
+
+  /** The error text: what failed, plus the last stderr lines when the app itself produced some. */
+  private explain(error: unknown): string {
+    const base = redact(describeError(error));
+    const tail = this.exitInfo ? this.logs.tail("stderr", STDERR_TAIL_LINES) : [];
+    return tail.length > 0 ? `${base}\nLast stderr lines:\n${tail.join("\n")}` : base;
+  }
+
+  /** Releases the bridge, the process group, the lease and the working dir; each at most once. */
+  private async releaseAll(reason: string): Promise<void> {
+    const { bridge, proc, lease, workDir } = this;
+    if (bridge) this.services = bridge.registeredServices();
+    this.bridge = undefined;
+    this.lease = undefined;
+    this.workDir = undefined;
+    const problems: string[] = [];
+    const attempt = async (what: string, action: () => Promise<unknown>) => {
+      try {
+        await action();
+      } catch (error) {
+        problems.push(`${what}: ${describeError(error)}`);
+      }
+    };
+    if (bridge) await attempt("bridge", () => bridge.close(reason));
+    if (proc) await attempt("process", () => proc.terminate(this.deps.stopGraceMs));
+    if (lease) await attempt("lease", () => lease.release());
+    if (workDir) await attempt("working dir", () => removeWorkingDir(this.deps.workingRoot, workDir));
+    for (const problem of problems) {
+      this.logs.append("error", `Cleanup problem (${problem}).`);
+      this.deps.logger.warn(`session ${this.id}: cleanup problem (${problem})`);
+    }
+  }
+
+  private setStatus(next: SessionStatus): void {
+    if (next === this.status || !TRANSITIONS[this.status].includes(next)) return;
+    this.status = next;
+    this.deps.logger.debug(`session ${this.id}: ${next}`);
+    const info = this.info();
+    for (const listener of this.listeners) {
+      try {
+        listener(next, info);
+      } catch (error) {
+        this.deps.logger.warn(`session ${this.id}: a status listener failed: ${describeError(error)}`);
+      }
+    }
+  }
+
+  private endWith(): void {
+    if (this.status === "completed" || this.status === "failed") this.settleEnded(this.info());
+  }
+
+  private createReporter(opts: SessionStartOptions): ProgressReporter {
+    return createProgressReporter((event: ProgressEvent) => {
+      this.logs.append("progress", `[${event.phase}] ${event.message}`);
+      opts.onProgress?.(event);
+    });
+  }
+
+  private httpSource() {
+    if (!this.config.app_files_base_url) {
+      throw new SessionError("E_APP_FILES", "The start config has no app_files_base_url, so the app's files cannot be fetched. Start the app through the Hypha app manager, or pass a file source for a local run.");
+    }
+    return createHttpFileSource({ baseUrl: this.config.app_files_base_url, ...(this.config.token ? { token: this.config.token } : {}) });
+  }
+
+  private identity(): AppIdentity {
+    return {
+      sessionId: this.id,
+      appId: this.config.app_id,
+      workspace: this.config.workspace,
+      clientId: this.config.client_id,
+      serverUrl: this.config.server_url,
+      ...(this.config.token ? { token: this.config.token } : {}),
+      ...(this.config.disable_ssl ? { disableSsl: true } : {}),
+    };
+  }
+
+  private checkStopped(): void {
+    if (this.stopping) throw new SessionError("E_SESSION", `Session ${this.id} was stopped while starting.`);
+  }
+
+  private requireBridge(): BridgeHost {
+    if (!this.bridge) throw new SessionError("E_SESSION", `Session ${this.id} has no live app (status ${this.status}).`);
+    return this.bridge;
+  }
+}

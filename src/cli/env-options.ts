@@ -11,7 +11,7 @@ import {
   parseSeconds, parseSize,
 } from "../config.js";
 import { isChannelUrl, normalizeChannelUrl, parseChannelMapEntry, validateChannel } from "../env/channels.js";
-import { findControlChar } from "../env/spec-text.js";
+import { findControlChar, quoteItem } from "../env/spec-text.js";
 import type { EnvOptions } from "../env/types.js";
 
 export const ENV_OPTION_SPECS: OptionSpec = {
@@ -73,7 +73,7 @@ function pick(values: Record<string, unknown>, env: NodeJS.ProcessEnv, flag: str
 }
 
 function invalid(flag: string, value: unknown, expected: string): ConfigError {
-  const shown = JSON.stringify(typeof value === "string" ? value : String(value));
+  const shown = quoteItem(typeof value === "string" ? value : String(value));
   return new ConfigError(`invalid value ${shown} for --${flag} / ${ENV_OPTION_VARIABLES[flag]}: expected ${expected}`);
 }
 
@@ -128,7 +128,7 @@ function parseChannelMap(values: Record<string, unknown>, env: NodeJS.ProcessEnv
     : String(got.value).split(",").map((s) => s.trim()).filter((s) => s !== "");
   const map: Record<string, string> = {};
   for (const entry of entries) {
-    const [name, url] = parseChannelMapEntry(entry, got.source === "--channel-map" ? "--channel-map" : `${got.source} (--channel-map)`);
+    const [name, url] = parseChannelMapEntry(entry, `--channel-map / ${ENV_OPTION_VARIABLES["channel-map"]} (from ${got.source})`);
     map[name] = url;
   }
   return map;

@@ -13,7 +13,8 @@ export function quoteItem(value: unknown): string {
   } catch {
     text = String(value);
   }
-  text = redact(text);
+  // URL credentials (scheme://user:pass@host) never reach an error message.
+  text = redact(text).replace(/(\/\/)[^/@\s"]*@/g, "$1***@");
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 

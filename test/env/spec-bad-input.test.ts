@@ -104,6 +104,8 @@ describe("bad input", () => {
     expect(error.code).toBe(c.code);
     expect(error.message).toContain(c.names);
     expect(error.message).not.toMatch(/\n/);
+    // Credentials written into a URL are never echoed back.
+    expect(error.message).not.toMatch(/u:p@|user:pw@/);
   });
   test("the same inputs pass once the bad item is fixed", () => {
     expect(() => buildEnvSpec({ dependencies: ["numpy"], channels: ["conda-forge"], variables: { A: "1" } }, BASE)).not.toThrow();

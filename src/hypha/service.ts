@@ -19,6 +19,8 @@ export interface WorkerServiceOptions {
   visibility: Visibility;
   name?: string;
   description?: string;
+  /** Ask the server to hand apps its local_base_url (worker next to the server, e.g. same cluster). */
+  useLocalUrl?: boolean;
   logger?: Logger;
 }
 
@@ -96,6 +98,7 @@ export function createWorkerService(worker: CondaWorker, options: WorkerServiceO
     description: options.description ?? worker.description,
     type: "server-app-worker",
     supported_types: [...worker.supported_types],
+    use_local_url: options.useLocalUrl ?? false,
     config: { visibility: options.visibility, require_context: true, run_in_executor: true },
   };
   for (const signature of WORKER_METHODS) {

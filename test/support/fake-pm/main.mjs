@@ -1,0 +1,88 @@
+// Entry point shared by bin/conda, bin/mamba and bin/micromamba: the face comes from the executable name.
+import fs from "node:fs";
+import { helpText, parseArgs } from "./args.mjs";
+import { runCreate } from "./create.mjs";
+import { detectFlavour, infoJson, versionText } from "./faces.mjs";
+import { PmFailure } from "./failure.mjs";
+import { condaProgress, renderCondaFailure } from "./render-conda.mjs";
+import { libmambaProgress, renderLibmambaFailure } from "./render-libmamba.mjs";
+
+const LOGGED_PREFIXES = ["CONDA_", "MAMBA_", "PIP_", "HYPHA_"];
+
+/** Runs one invocation; resolves to the process exit code. */
+export async function main(executable, args, env = process.env) {
+  const flavour = detectFlavour(executable, env);
+  logInvocation(env.FAKE_PM_LOG, executable, flavour, args, env);
+  if (env.FAKE_PM_HANG === "1") await hangForever();
+  const knobs = readKnobs(env);
+  let ctx = { face: flavour.face, command: "", json: args.includes("--json"), quiet: false, prefix: "" };
+  try {
+    const { command, opts } = parseArgs(args, flavour.style);
+    ctx = { ...ctx, command, json: Boolean(opts.json), quiet: Boolean(opts.quiet) };
+    if (command === "version") {
+      process.stdout.write(versionText(flavour));
+      return 0;
+    }
+    if (command === "help") {
+      process.stdout.write(helpText(flavour.face, flavour.style));
+      return 0;
+    }
+    if (command === "info") {
+      const info = infoJson(flavour, env, opts);
+      process.stdout.write(opts.json ? `${JSON.stringify(info, null, 2)}\n` : formatInfo(info));
+      return 0;
+    }
+    const progressFor = flavour.style === "conda" ? condaProgress : libmambaProgress;
+    const progress = progressFor({ ...ctx, prefix: "" });
+    await runCreate({
+      flavour,
+      command,
+      opts,
+      env,
+      knobs,
+      progress,
+      historyArgv: [executable, ...args],
+    });
+    return 0;
+  } catch (err) {
+    if (!(err instanceof PmFailure)) {
+      process.stderr.write(`${flavour.face}: internal error of the fake package manager: ${err?.stack ?? err}\n`);
+      return 1;
+    }
+    const rendered = flavour.style === "conda" ? renderCondaFailure(err, ctx) : renderLibmambaFailure(err, ctx);
+    process.stdout.write(rendered.stdout);
+    process.stderr.write(rendered.stderr);
+    return rendered.exitCode;
+  }
+}
+
+function readKnobs(env) {
+  const int = (v) => (v !== undefined && v !== "" && Number.isFinite(Number(v)) ? Number(v) : undefined);
+  const corruptColdCache = env.FAKE_PM_CORRUPT_COLD_CACHE === "1";
+  return {
+    delayMs: int(env.FAKE_PM_DELAY_MS) ?? 0,
+    crashAfter: int(env.FAKE_PM_CRASH_AFTER),
+    corruptColdCache,
+    extractDelayMs: int(env.FAKE_PM_EXTRACT_DELAY_MS) ?? (corruptColdCache ? 1000 : 0),
+  };
+}
+
+function logInvocation(file, executable, flavour, args, env) {
+  if (!file) return;
+  const picked = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (LOGGED_PREFIXES.some((p) => k.startsWith(p)) || k === "HOME" || k === "PATH") picked[k] = v;
+  }
+  const line = { time: new Date().toISOString(), face: flavour.face, executable, argv: args, cwd: process.cwd(), pid: process.pid, env: picked };
+  // One short write with O_APPEND, so concurrent invocations never interleave within a line.
+  fs.appendFileSync(file, `${JSON.stringify(line)}\n`);
+}
+
+function hangForever() {
+  setInterval(() => {}, 1 << 30);
+  return new Promise(() => {});
+}
+
+function formatInfo(info) {
+  return `${Object.entries(info).map(([k, v]) => `${String(k).padStart(24)} : ${Array.isArray(v) ? v.join("\n" + " ".repeat(27)) : v}`).join("\n")}\n`;
+}

@@ -50,7 +50,9 @@ export function micromambaBinPath(cacheDir: string, platform = currentSubdir()):
 }
 
 function bootstrapError(message: string, cause?: unknown): EnvError {
-  return new EnvError("E_BOOTSTRAP", redact(message), cause === undefined ? {} : { cause });
+  // URL credentials (scheme://user:pass@host) never reach the message.
+  const clean = redact(message).replace(/(\/\/)[^/@\s"]*@/g, "$1***@");
+  return new EnvError("E_BOOTSTRAP", clean, cause === undefined ? {} : { cause });
 }
 
 async function sha256File(file: string): Promise<string | undefined> {

@@ -21,6 +21,8 @@ export interface WorkerServiceOptions {
   description?: string;
   /** Ask the server to hand apps its local_base_url (worker next to the server, e.g. same cluster). */
   useLocalUrl?: boolean;
+  /** Extra workspaces allowed to call a protected worker directly (the server's `public` always is). */
+  authorizedWorkspaces?: string[];
   logger?: Logger;
 }
 
@@ -99,7 +101,13 @@ export function createWorkerService(worker: CondaWorker, options: WorkerServiceO
     type: "server-app-worker",
     supported_types: [...worker.supported_types],
     use_local_url: options.useLocalUrl ?? false,
-    config: { visibility: options.visibility, require_context: true, run_in_executor: true },
+    config: {
+      visibility: options.visibility,
+      require_context: true,
+      run_in_executor: true,
+      // A protected service refuses other workspaces, including the server's internal client in `public`.
+      ...(options.visibility === "protected" ? { authorized_workspaces: [...new Set(["public", ...(options.authorizedWorkspaces ?? [])])] } : {}),
+    },
   };
   for (const signature of WORKER_METHODS) {
     service[signature.name] = wrapMethod(signature, async (call) => {

@@ -1,0 +1,205 @@
+/** `serve`: register the worker on a Hypha server and run apps until SIGINT/SIGTERM. */
+import { ConfigError, describeError } from "../errors.js";
+import { createEnvManager } from "../env/env-manager.js";
+import { createLogger } from "../logger.js";
+import { registerSecret } from "../redact.js";
+import { WorkerConnection } from "../hypha/serve-connection.js";
+import { validateServiceId, type Visibility } from "../hypha/service.js";
+import { CondaWorker } from "../worker/conda-worker.js";
+import { defaultWorkingDir, parseWorkspaceList, resolvePassEnv } from "../worker/options.js";
+import type { CommandContext, CommandDefinition } from "./command.js";
+import { ENV_OPTION_SPECS, ENV_OPTIONS_HELP, resolveEnvOptions } from "./env-options.js";
+import { createProgressRenderer } from "./render-progress.js";
+
+const USAGE = `Usage: hypha-conda-worker serve --server-url URL [options]
+
+Registers a Hypha "server-app-worker" service that runs conda-python apps, prints the registered
+service id on stdout, and serves until SIGINT/SIGTERM (stop every session, unregister, exit 0; a
+second signal exits at once).
+
+Connection (flag > environment variable):
+  --server-url URL            Hypha server, e.g. https://hypha.aicell.io [HYPHA_SERVER_URL; required]
+  --workspace WS              workspace to register in (the token's workspace) [HYPHA_WORKSPACE]
+  --token TOKEN               the worker's token; never passed to apps [HYPHA_TOKEN]
+  --service-id ID             service id (letters, digits, -, _) [HYPHA_SERVICE_ID; default conda-worker]
+  --client-id ID              client id of the worker's connection [HYPHA_CLIENT_ID; default random]
+  --visibility public|protected  [HYPHA_VISIBILITY; default protected, which still lets the server's
+                              internal client (workspace public) call the worker]
+  --disable-ssl               do not verify TLS certificates of the server
+  --use-local-url             ask the server to give apps its local URL (worker next to the server)
+
+Worker:
+  --authorized-workspaces A,B only these workspaces may start apps [HYPHA_CONDA_AUTHORIZED_WORKSPACES]
+  --working-dir DIR           per-session working directories [HYPHA_CONDA_WORKING_DIR; default under the temp dir]
+  --pass-env NAME[=VALUE]     pass a variable to every app; repeatable (HYPHA_*, CONDA_*, PATH... refused)
+  -v, --verbose               debug logs on stderr
+
+${ENV_OPTIONS_HELP}
+`;
+
+const VISIBILITIES: readonly Visibility[] = ["public", "protected"];
+
+/** Reads a setting: the flag when given, else the environment variable when non-empty. */
+function setting(values: Record<string, unknown>, env: NodeJS.ProcessEnv, flag: string, variable: string): string | undefined {
+  const fromFlag = values[flag];
+  if (typeof fromFlag === "string" && fromFlag !== "") return fromFlag;
+  const fromEnv = env[variable];
+  return fromEnv !== undefined && fromEnv !== "" ? fromEnv : undefined;
+}
+
+export interface ServeSettings {
+  serverUrl: string;
+  workspace?: string;
+  token?: string;
+  serviceId: string;
+  clientId?: string;
+  visibility: Visibility;
+  authorizedWorkspaces?: string[];
+  workingDir: string;
+  passEnv: Record<string, string>;
+  disableSsl: boolean;
+  useLocalUrl: boolean;
+  verbose: boolean;
+}
+
+/** Validates every serve setting before anything is started. */
+export function resolveServeSettings(values: Record<string, unknown>, env: NodeJS.ProcessEnv): ServeSettings {
+  const serverUrl = setting(values, env, "server-url", "HYPHA_SERVER_URL");
+  if (!serverUrl) throw new ConfigError("serve needs the Hypha server URL: pass --server-url URL or set HYPHA_SERVER_URL.");
+  let parsed: URL;
+  try {
+    parsed = new URL(serverUrl);
+  } catch {
+    throw new ConfigError(`--server-url (HYPHA_SERVER_URL) '${serverUrl}' is not a URL; expected e.g. https://hypha.aicell.io.`);
+  }
+  if (!["http:", "https:", "ws:", "wss:"].includes(parsed.protocol)) {
+    throw new ConfigError("--server-url (HYPHA_SERVER_URL) must be an http(s) or ws(s) URL.");
+  }
+  const visibility = (setting(values, env, "visibility", "HYPHA_VISIBILITY") ?? "protected") as Visibility;
+  if (!VISIBILITIES.includes(visibility)) {
+    throw new ConfigError(`--visibility (HYPHA_VISIBILITY) must be public or protected, got '${visibility}'.`);
+  }
+  const serviceId = validateServiceId(setting(values, env, "service-id", "HYPHA_SERVICE_ID") ?? "conda-worker");
+  const clientId = setting(values, env, "client-id", "HYPHA_CLIENT_ID");
+  if (clientId !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(clientId)) {
+    throw new ConfigError("--client-id (HYPHA_CLIENT_ID) may contain only letters, digits, '-' and '_'.");
+  }
+  const workspace = setting(values, env, "workspace", "HYPHA_WORKSPACE");
+  const token = setting(values, env, "token", "HYPHA_TOKEN");
+  const authorized = parseWorkspaceList(setting(values, env, "authorized-workspaces", "HYPHA_CONDA_AUTHORIZED_WORKSPACES"), "--authorized-workspaces (HYPHA_CONDA_AUTHORIZED_WORKSPACES)");
+  return {
+    serverUrl,
+    ...(workspace ? { workspace } : {}),
+    ...(token ? { token } : {}),
+    serviceId,
+    ...(clientId ? { clientId } : {}),
+    visibility,
+    ...(authorized ? { authorizedWorkspaces: authorized } : {}),
+    workingDir: setting(values, env, "working-dir", "HYPHA_CONDA_WORKING_DIR") ?? defaultWorkingDir(),
+    passEnv: resolvePassEnv((values["pass-env"] as string[] | undefined) ?? [], env),
+    disableSsl: values["disable-ssl"] === true,
+    useLocalUrl: values["use-local-url"] === true,
+    verbose: values.verbose === true,
+  };
+}
+
+/** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
+function waitForSignal(onForce: () => void): { done: Promise<NodeJS.Signals>; dispose(): void } {
+  let count = 0;
+  let resolve!: (signal: NodeJS.Signals) => void;
+  const done = new Promise<NodeJS.Signals>((r) => (resolve = r));
+  const handler = (signal: NodeJS.Signals) => {
+    count += 1;
+    if (count === 1) resolve(signal);
+    else onForce();
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return {
+    done,
+    dispose() {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
+    },
+  };
+}
+
+async function run(values: Record<string, unknown>, _positionals: string[], ctx: CommandContext): Promise<number> {
+  const settings = resolveServeSettings(values, ctx.env);
+  const envOptions = resolveEnvOptions(values, ctx.env);
+  registerSecret(settings.token);
+  const logger = createLogger({ level: settings.verbose ? "debug" : "info", write: (line) => ctx.stderr.write(line) });
+  const env = createEnvManager(envOptions, { env: ctx.env });
+  const renderer = createProgressRenderer({ stream: ctx.stderr, isTTY: ctx.isTTY });
+  try {
+    const pm = await env.packageManager((event) => renderer.update("package manager", event));
+    logger.info(`package manager: ${pm.name} ${pm.version} (${pm.path})`);
+  } finally {
+    renderer.close();
+  }
+  const worker = new CondaWorker({
+    env,
+    workingDir: settings.workingDir,
+    passEnv: settings.passEnv,
+    logger,
+    ...(settings.authorizedWorkspaces ? { authorizedWorkspaces: settings.authorizedWorkspaces } : {}),
+    ...(settings.workspace ? { workerWorkspace: settings.workspace } : {}),
+  });
+  const connection = new WorkerConnection(worker, {
+    serverUrl: settings.serverUrl,
+    ...(settings.workspace ? { workspace: settings.workspace } : {}),
+    ...(settings.token ? { token: settings.token } : {}),
+    ...(settings.clientId ? { clientId: settings.clientId } : {}),
+    disableSsl: settings.disableSsl,
+    logger: logger.child("hypha"),
+    service: {
+      serviceId: settings.serviceId,
+      visibility: settings.visibility,
+      useLocalUrl: settings.useLocalUrl,
+      ...(settings.authorizedWorkspaces ? { authorizedWorkspaces: settings.authorizedWorkspaces } : {}),
+      logger,
+    },
+  });
+  const signals = waitForSignal(() => {
+    logger.warn("second signal: exiting without waiting for sessions to stop");
+    process.exit(1);
+  });
+  try {
+    const serviceId = await connection.start();
+    ctx.stdout.write(`${serviceId}\n`);
+    logger.info(`serving as ${serviceId} (visibility ${settings.visibility}); press Ctrl-C to stop`);
+    const signal = await signals.done;
+    logger.info(`${signal}: stopping ${worker.sessionIds().length} session(s) and unregistering`);
+    await worker.shutdown().catch((error) => logger.error(`stopping sessions: ${describeError(error)}`));
+    await connection.close();
+    logger.info("stopped");
+    return 0;
+  } catch (error) {
+    await connection.close().catch(() => undefined);
+    throw error;
+  } finally {
+    signals.dispose();
+  }
+}
+
+export const serveCommand: CommandDefinition = {
+  name: "serve",
+  summary: "register the worker on a Hypha server and run apps",
+  usage: USAGE,
+  options: {
+    ...ENV_OPTION_SPECS,
+    "server-url": { type: "string" },
+    workspace: { type: "string" },
+    token: { type: "string" },
+    "service-id": { type: "string" },
+    "client-id": { type: "string" },
+    visibility: { type: "string" },
+    "authorized-workspaces": { type: "string" },
+    "working-dir": { type: "string" },
+    "pass-env": { type: "string", multiple: true },
+    "disable-ssl": { type: "boolean" },
+    "use-local-url": { type: "boolean" },
+    verbose: { type: "boolean", short: "v" },
+  },
+  run,
+};

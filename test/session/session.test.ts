@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import YAML from "yaml";
@@ -230,6 +232,63 @@ describe("Session", () => {
     await h.session.whenEnded();
     expect(h.env.ensured[0]!.conda.join(" ")).toMatch(/tinylib/);
     expect(h.env.ensured[0]!.variables).toEqual({ ENV_FILE_GREETING: "hello from environment.yml" });
+  });
+});
+
+describe("Session process cleanup and HTTP files", () => {
+  it("stop leaves no survivor of an app whose grandchildren ignore SIGTERM", async () => {
+    const app = tempApp(
+      [
+        "import os, signal, subprocess, sys, time",
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)",
+        "code = 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)'",
+        "kids = [subprocess.Popen([sys.executable, '-c', code]) for _ in range(2)]",
+        "print('PIDS', os.getpid(), *[k.pid for k in kids], flush=True)",
+        "time.sleep(60)",
+      ].join("\n"),
+    );
+    const h = harness(app, { deps: { stopGraceMs: 200 } });
+    await h.start();
+    const pids = (await waitForLine(h.session, /^PIDS /)).slice(5).split(" ").map(Number);
+    expect(pids).toHaveLength(3);
+    expect(pids.every(isProcessAlive)).toBe(true);
+    await h.session.stop();
+    expect(pids.filter(isProcessAlive)).toEqual([]);
+    expect(h.session.info().status).toBe("stopped");
+  });
+
+  it("fetches the app over HTTP from app_files_base_url with the app token", async () => {
+    const appDir = path.join(APPS, "staged-files");
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      const url = new URL(req.url!, "http://x");
+      seen.push(`${req.headers.authorization} ${url.pathname}${url.search}`);
+      if (req.headers.authorization !== "Bearer app-token-for-tests-123" || url.searchParams.get("use_proxy") !== "true") return void res.writeHead(403).end();
+      const rel = decodeURIComponent(url.pathname.replace(/^\/files\/?/, ""));
+      const full = path.join(appDir, rel);
+      if (rel.endsWith("/")) {
+        const entries = readdirSync(full, { withFileTypes: true }).map((e) => ({ name: e.name, type: e.isDirectory() ? "directory" : "file" }));
+        return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(entries));
+      }
+      try {
+        res.writeHead(200).end(readFileSync(full));
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/files`;
+      const h = harness(appDir, { config: { app_files_base_url: base } });
+      await h.session.start({ onProgress: (e) => h.events.push(e) });
+      expect((await h.session.whenEnded()).status).toBe("completed");
+      expect(h.session.getLogs("stdout")).toContain("notes: These notes were staged under a new name.");
+      expect(seen).toContain("Bearer app-token-for-tests-123 /files/assets/?use_proxy=true");
+      // The entry point is fetched once, then served from memory when staging.
+      expect(seen.filter((l) => l.includes("/files/main.py?")).length).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

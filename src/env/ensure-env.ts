@@ -114,7 +114,7 @@ async function createLocked(ctx: EnsureContext, job: CreateJob): Promise<EnvMark
   const stop = AbortSignal.any([job.lock.lost, ...(job.signal ? [job.signal] : [])]);
   try {
     const envFile = path.join(workDir, "environment.yml");
-    await fs.writeFile(envFile, toEnvironmentYaml(job.spec), { mode: 0o600 });
+    await fs.writeFile(envFile, environmentYamlFor(job.spec), { mode: 0o600 });
     const run = await runCreate(ctx, job, envFile, workDir, stop);
     if (run.timedOut || run.aborted || run.spawnError !== undefined || run.exitCode !== 0) throw createError(ctx, job, run);
     progress.report("verifying", "info", `verifying ${pythonPathOf(prefix)}`, { hash });
@@ -161,6 +161,7 @@ async function runCreate(ctx: EnsureContext, job: CreateJob, envFile: string, wo
     progress.report("creating", "info", `creating env ${short(hash)} with ${pm.name} ${pm.version}`, { hash, packageManager: pm });
     ctx.logger.debug(`running ${pm.path} ${command.args.join(" ")}`);
     const interval = ctx.lineProgressIntervalMs ?? 250;
+    const jsonOutput = command.args.includes("--json");
     let lastLine = 0;
     return await runTool(command, {
       timeoutMs: ctx.options.createTimeoutMs,
@@ -168,7 +169,8 @@ async function runCreate(ctx: EnsureContext, job: CreateJob, envFile: string, wo
       cwd: workDir,
       onLine: (line, stream) => {
         const text = scrubToolText(line).trim();
-        if (!text) return;
+        // With --json, stdout is one JSON document: its lines are not progress.
+        if (!text || (stream === "stdout" && jsonOutput && /^[{}[\]"]/.test(text))) return;
         ctx.logger.debug(`${pm.name}: ${text}`);
         const now = Date.now();
         if (now - lastLine < interval) return;
@@ -179,6 +181,15 @@ async function runCreate(ctx: EnsureContext, job: CreateJob, envFile: string, wo
   } finally {
     await pkgsLock.release();
   }
+}
+
+/**
+ * The environment.yml handed to the tool. `nodefaults` keeps channels configured outside the spec (conda's
+ * `defaults`, a .condarc list) out of the solve: the hash names the channels, so only they may be used.
+ */
+export function environmentYamlFor(spec: EnvSpec): string {
+  const channels = spec.channels.includes("nodefaults") ? spec.channels : [...spec.channels, "nodefaults"];
+  return toEnvironmentYaml({ ...spec, channels });
 }
 
 async function verifyPython(prefix: string): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import type { PackageManagerInfo } from "../types.js";
 import type { CacheLayout } from "../cache-layout.js";
-import { flavourOf } from "./detect.js";
+import { flavourOf } from "./flavour.js";
 
 export interface ToolCommand {
   file: string;

@@ -10,6 +10,8 @@ import path from "node:path";
 import { execa } from "execa";
 import { EnvError } from "../../errors.js";
 import type { PackageManagerInfo, PackageManagerName, PackageManagerReport } from "../types.js";
+import { filterToolEnv } from "./argv.js";
+export { flavourOf, majorOf, type Flavour } from "./flavour.js";
 
 export const SEARCH_ORDER: PackageManagerName[] = ["mamba", "micromamba", "conda"];
 const VERSION_TIMEOUT_MS = 30_000;
@@ -20,19 +22,6 @@ export interface DetectOptions {
   explicit?: string;
   /** Further absolute paths to try last (e.g. a bootstrapped micromamba). */
   extraCandidates?: string[];
-}
-
-/** How a tool is driven: conda's CLI (conda, mamba 1.x) or libmamba's (micromamba, mamba 2). */
-export type Flavour = "conda" | "mamba1" | "libmamba";
-
-export function flavourOf(info: PackageManagerInfo): Flavour {
-  if (info.name === "conda") return "conda";
-  if (info.name === "mamba" && majorOf(info.version) < 2) return "mamba1";
-  return "libmamba";
-}
-
-export function majorOf(version: string): number {
-  return Number.parseInt(version.split(".")[0] ?? "", 10);
 }
 
 /** Parses `--version` output into a name and version; undefined when it is not a conda-family tool. */
@@ -84,7 +73,8 @@ export async function isExecutableFile(file: string): Promise<boolean> {
 
 /** Runs `<file> --version` and identifies the tool. */
 export async function probePackageManager(file: string, env: NodeJS.ProcessEnv): Promise<PackageManagerInfo> {
-  const result = await execa(file, ["--version"], { env, extendEnv: false, reject: false, timeout: VERSION_TIMEOUT_MS, stdin: "ignore" });
+  // The probe is a package-manager process like any other: no secrets in its environment.
+  const result = await execa(file, ["--version"], { env: filterToolEnv(env), extendEnv: false, reject: false, timeout: VERSION_TIMEOUT_MS, stdin: "ignore" });
   const parsed = result.exitCode === 0 ? parseVersionOutput(String(result.stdout), file) : undefined;
   if (!parsed) {
     throw new EnvError(

@@ -43,8 +43,8 @@ interface RawEntry {
 const archiveError = (message: string, details?: Record<string, unknown>) =>
   new EnvError("E_ARCHIVE", message, details ? { details } : {});
 
-const escapeError = (file: string, entry: string, why: string) =>
-  new EnvError("E_PATH_ESCAPE", `refusing to import ${file}: entry ${JSON.stringify(entry)} ${why}; the archive was not made by 'cache export' or was tampered with. Nothing was written.`, { details: { entry } });
+const escapeError = (file: string, entry: string, why: string, hint = "the archive was not made by 'cache export' or was tampered with") =>
+  new EnvError("E_PATH_ESCAPE", `refusing to import ${file}: entry ${JSON.stringify(entry)} ${why}; ${hint}. Nothing was written.`, { details: { entry } });
 
 /** Lists every entry of a .tar.gz and returns the parsed archive manifest with the raw entries. */
 async function readArchive(file: string): Promise<{ manifestText?: string; entries: RawEntry[] }> {
@@ -114,6 +114,8 @@ const within = (p: string, root: string) => p === root || p.startsWith(`${root}/
 export interface InspectOptions {
   /** Accept symlinks to absolute paths outside the env (e.g. a venv-style python pointing at the system one). */
   allowExternalLinks?: boolean;
+  /** Called with the parsed manifest before the entries are checked (e.g. to refuse another cache path first). */
+  checkManifest?: (manifest: ArchiveManifest) => void;
 }
 
 /** Checks one entry: its path, its type, and where a link points. Throws E_PATH_ESCAPE. */
@@ -132,7 +134,7 @@ function checkEntry(file: string, entry: RawEntry, manifest: ArchiveManifest, op
     if (posix.isAbsolute(target)) {
       // An absolute target is fine only inside the env's own (fixed, non-relocatable) prefix.
       if (!within(posix.normalize(target), manifest.prefix) && !options.allowExternalLinks) {
-        throw escapeError(file, entry.path, `is a symlink to ${target}, outside the env (if you trust this archive and that path exists here, import with --allow-external-links)`);
+        throw escapeError(file, entry.path, `is a symlink to ${target}, outside the env`, "if you trust this archive and that path exists on this machine (e.g. a venv-style python), import with --allow-external-links");
       }
     } else if (!within(posix.normalize(posix.join(posix.dirname(path), target)), manifest.dirName)) {
       throw escapeError(file, entry.path, `is a symlink to ${target}, which escapes the env`);
@@ -158,15 +160,26 @@ function checkNoWriteThroughLinks(file: string, entries: RawEntry[]): void {
   }
 }
 
+export interface ArchiveInspection {
+  manifest: ArchiveManifest;
+  entryCount: number;
+  /** Symlink entries with absolute targets (already validated); tar would strip their leading "/", so import makes them itself. */
+  absoluteLinks: Array<{ path: string; target: string }>;
+}
+
 /** Lists and validates a whole archive without writing anything; returns its manifest. */
-export async function inspectArchive(file: string, options: InspectOptions = {}): Promise<{ manifest: ArchiveManifest; entryCount: number }> {
+export async function inspectArchive(file: string, options: InspectOptions = {}): Promise<ArchiveInspection> {
   const { manifestText, entries } = await readArchive(file);
   const manifest = parseManifest(file, manifestText);
+  options.checkManifest?.(manifest);
   for (const entry of entries) checkEntry(file, entry, manifest, options);
   checkNoWriteThroughLinks(file, entries);
   const markerPath = `${manifest.dirName}/conda-meta/hypha-conda-worker.json`;
   if (!entries.some((e) => e.path === markerPath && e.type === "File")) {
     throw archiveError(`${file} holds no env marker (${markerPath}); only complete envs can be imported. Re-export a ready env.`);
   }
-  return { manifest, entryCount: entries.length };
+  const absoluteLinks = entries
+    .filter((e) => e.type === "SymbolicLink" && posix.isAbsolute(e.linkpath ?? ""))
+    .map((e) => ({ path: posix.normalize(e.path.replace(/\/+$/, "")), target: e.linkpath! }));
+  return { manifest, entryCount: entries.length, absoluteLinks };
 }

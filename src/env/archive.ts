@@ -5,7 +5,7 @@
  * under envs/, and renames it into place under the env's lock: a half-imported env is never visible.
  */
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, stat, symlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Header, Pack, ReadEntry, extract } from "tar";
@@ -16,7 +16,9 @@ import { cacheLayout, envLockPath, envPrefixFor } from "./cache-layout.js";
 import { DEFAULT_LOCK_STALE_MS, withLock } from "./lock.js";
 import { markerPath, readMarker } from "./marker.js";
 import { currentSubdir } from "./spec.js";
-import type { CacheEntry, EnvManager } from "./types.js";
+import { listCachedEnvs, type ListedEnv } from "./cache-list.js";
+import { resolveEnv } from "./evict.js";
+import type { EnvManager } from "./types.js";
 
 export { inspectArchive, type ArchiveManifest, type InspectOptions } from "./archive-check.js";
 
@@ -54,17 +56,10 @@ async function pathExists(path: string): Promise<boolean> {
 /** How long import waits for an env's lock (a create of the same env may be running). */
 const IMPORT_LOCK_WAIT_MS = 10 * 60_000;
 
-/** Finds a cached env by full hash, unique hash prefix, or prefix path. */
-export async function findEnv(manager: EnvManager, hashOrPrefix: string): Promise<CacheEntry> {
-  const envs = await manager.listEnvs();
-  const exact = envs.find((e) => e.hash === hashOrPrefix || e.prefix === hashOrPrefix);
-  if (exact) return exact;
-  const matches = /^[0-9a-f]{4,64}$/.test(hashOrPrefix) ? envs.filter((e) => e.hash.startsWith(hashOrPrefix)) : [];
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1) {
-    throw new EnvError("E_CACHE", `hash prefix ${hashOrPrefix} matches ${matches.length} envs; give more characters of the hash (see 'cache list').`);
-  }
-  throw new EnvError("E_CACHE", `no cached env matches ${JSON.stringify(hashOrPrefix)}; run 'hypha-conda-worker cache list' to see the cached envs.`);
+/** Finds a cached env by full hash, hash prefix (≥ 6 hex) or prefix path, with the env layer's own rules. */
+export async function findEnv(manager: EnvManager, hashOrPrefix: string): Promise<ListedEnv> {
+  const layout = cacheLayout(manager.options.cacheDir);
+  return resolveEnv(layout, hashOrPrefix, await listCachedEnvs(layout));
 }
 
 /** Symlinks under `prefix` whose absolute targets lie outside it (recorded so import can explain them). */
@@ -100,8 +95,7 @@ function manifestEntry(manifest: ArchiveManifest): ReadEntry {
 /** Writes `<cache>/envs/<dirName>` and a manifest to `outFile` (gzip tar); the file appears only when complete. */
 export async function exportEnv(manager: EnvManager, hashOrPrefix: string, outFile: string): Promise<ExportResult> {
   const entry = await findEnv(manager, hashOrPrefix);
-  const marker = await readMarker(entry.prefix);
-  if (!marker) throw new EnvError("E_CACHE", `env ${entry.hash.slice(0, 12)} at ${entry.prefix} has no valid marker (incomplete); rebuild it with prewarm before exporting.`);
+  const marker = entry.marker;
   const externalLinks = await externalLinksOf(entry.prefix);
   const manifest: ArchiveManifest = {
     format: ARCHIVE_FORMAT,
@@ -174,10 +168,16 @@ async function stagedMarkerMatches(staged: string, manifest: ArchiveManifest): P
 /** Imports an env archive into the cache; validates everything first and never leaves a partial env. */
 export async function importEnv(manager: EnvManager, file: string, options: ImportOptions = {}): Promise<ImportResult> {
   if (!(await pathExists(file))) throw new EnvError("E_ARCHIVE", `archive ${file} does not exist; give the path of a file written by 'cache export'.`);
-  const { manifest } = await inspectArchive(file, { allowExternalLinks: Boolean(options.allowExternalLinks) });
   const layout = cacheLayout(manager.options.cacheDir);
-  const prefix = envPrefixFor(layout, manifest.dirName);
-  checkCompatible(file, manifest, layout.root, prefix);
+  let prefix = "";
+  // Compatibility first (the more fundamental refusal), then every entry; nothing is written before both pass.
+  const { manifest, absoluteLinks } = await inspectArchive(file, {
+    allowExternalLinks: Boolean(options.allowExternalLinks),
+    checkManifest: (m) => {
+      prefix = envPrefixFor(layout, m.dirName);
+      checkCompatible(file, m, layout.root, prefix);
+    },
+  });
   await mkdir(layout.envsDir, { recursive: true });
 
   const lockOptions = { label: `env ${manifest.hash.slice(0, 12)}`, staleMs: DEFAULT_LOCK_STALE_MS, waitTimeoutMs: IMPORT_LOCK_WAIT_MS };
@@ -196,13 +196,23 @@ export async function importEnv(manager: EnvManager, file: string, options: Impo
     const replaced = join(staging, "replaced");
     let movedOld = false;
     try {
+      const madeByHand = new Set(absoluteLinks.map((l) => l.path));
       await extract({
         file,
         cwd: staging,
         strict: true,
         preservePaths: false,
-        filter: (path) => path.replace(/\/+$/, "") !== ARCHIVE_MANIFEST_NAME,
+        filter: (path) => {
+          const p = path.replace(/\/+$/, "");
+          return p !== ARCHIVE_MANIFEST_NAME && !madeByHand.has(p);
+        },
       });
+      // tar strips the leading "/" of absolute link targets; these were validated above, so create them as recorded.
+      for (const link of absoluteLinks) {
+        const where = join(staging, ...link.path.split("/"));
+        await mkdir(dirname(where), { recursive: true });
+        await symlink(link.target, where);
+      }
       const staged = join(staging, manifest.dirName);
       if (!(await stagedMarkerMatches(staged, manifest))) {
         throw new EnvError("E_ARCHIVE", `${file} holds an env whose marker does not match hash ${manifest.hash.slice(0, 12)} at ${manifest.prefix}; nothing was imported. Re-export the env.`);
@@ -224,7 +234,7 @@ export async function importEnv(manager: EnvManager, file: string, options: Impo
       if (error instanceof EnvError) throw error;
       throw new EnvError("E_ARCHIVE", `could not extract ${file}: ${(error as Error).message}; nothing was imported.`, { cause: error });
     } finally {
-      await rm(staging, { recursive: true, force: true });
+      await rm(staging, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     }
   });
 }

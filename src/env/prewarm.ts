@@ -70,6 +70,8 @@ export async function prewarmEnvs(sources: string[], manager: EnvManager, opts: 
     const seconds = () => round((Date.now() - started) / 1000);
     const emit = (event: ProgressEvent) => opts.onProgress?.(source, event);
     let hash: string | null = null;
+    // ensureEnv reports its own done/failed events to the source that started it; others get ours.
+    let ownsEnsure = false;
     try {
       const spec = await specs[index]!;
       const specHash: string = hashEnvSpec(spec);
@@ -80,10 +82,11 @@ export async function prewarmEnvs(sources: string[], manager: EnvManager, opts: 
       } else {
         ensure = manager.ensureEnv(spec, { onProgress: emit, ...(opts.signal ? { signal: opts.signal } : {}) });
         inFlight.set(specHash, ensure);
+        ownsEnsure = true;
       }
       const result = await ensure;
       const packageManager = result.packageManager ?? (await recordedPackageManager(result.prefix));
-      emit({ phase: "done", type: "success", message: `${result.status} ${result.prefix}`, elapsed: seconds(), data: { hash: result.hash } });
+      if (!ownsEnsure) emit({ phase: "done", type: "success", message: `${result.status} ${result.prefix}`, elapsed: seconds(), data: { hash: result.hash } });
       return {
         source,
         hash: result.hash,
@@ -94,7 +97,7 @@ export async function prewarmEnvs(sources: string[], manager: EnvManager, opts: 
       };
     } catch (error) {
       const message = redact(describeError(error));
-      emit({ phase: "failed", type: "error", message, elapsed: seconds(), ...(hash ? { data: { hash } } : {}) });
+      if (!ownsEnsure) emit({ phase: "failed", type: "error", message, elapsed: seconds(), ...(hash ? { data: { hash } } : {}) });
       return {
         source,
         hash,

@@ -1,0 +1,65 @@
+/** `doctor [--json]`: what this machine offers the worker — package managers, cache, locks, leases, python3. */
+import { createEnvManager } from "../env/env-manager.js";
+import { gatherDoctorReport, type DoctorReport } from "../env/doctor.js";
+import type { CommandContext, CommandDefinition } from "./command.js";
+import { formatBytes, formatAge } from "./cache-format.js";
+import { ENV_OPTION_SPECS, ENV_OPTIONS_HELP, resolveEnvOptions } from "./env-options.js";
+
+const USAGE = `Usage: hypha-conda-worker doctor [--json] [options]
+
+Reports the package managers found (name, version, path) and the one chosen, the cache directory (writable?
+free disk), locks and leases currently held, python3 and node. Never bootstraps or builds anything.
+Exit status: 0 when the worker can build envs here (a package manager, or bootstrap allowed, and a writable
+cache), 1 otherwise.
+
+Options:
+  --json   the report as one JSON object on stdout
+${ENV_OPTIONS_HELP}
+`;
+
+/** Renders the report for humans. */
+export function formatDoctorReport(r: DoctorReport, now = Date.now()): string {
+  const out: string[] = [];
+  const pm = r.packageManagers;
+  out.push("Package managers:");
+  if (pm.found.length === 0) out.push(`  none found (searched: ${pm.searched.join(", ") || "-"})`);
+  for (const p of pm.found) {
+    const chosen = pm.chosen && pm.chosen.path === p.path ? "  <- chosen" : "";
+    out.push(`  ${p.name.padEnd(10)} ${p.version.padEnd(10)} ${p.path}${chosen}`);
+  }
+  if (pm.error) out.push(`  detection failed: ${pm.error}`);
+  out.push("Cache:");
+  out.push(`  dir        ${r.cache.dir}${r.cache.exists ? "" : " (created by this check)"}`);
+  out.push(`  writable   ${r.cache.writable ? "yes" : `NO (${r.cache.writeError ?? "unknown"})`}`);
+  out.push(`  free disk  ${formatBytes(r.cache.freeBytes)} of ${formatBytes(r.cache.totalBytes)}`);
+  out.push(`  envs       ${r.cache.envCount ?? "?"}`);
+  out.push(`Locks held: ${r.locks.length === 0 ? "none" : ""}`);
+  for (const l of r.locks) {
+    const holder = l.holder ? ` by pid ${l.holder.pid} on ${l.holder.hostname} since ${l.holder.since}` : "";
+    out.push(`  ${l.name}${holder} (refreshed ${formatAge(l.updatedAt, now)})`);
+  }
+  out.push(`Leases: ${r.leases.length === 0 ? "none" : ""}`);
+  for (const l of r.leases) {
+    out.push(`  ${l.hash.slice(0, 12)}  ${l.holder}  pid ${l.pid} on ${l.hostname}  ${l.live ? "live" : "dead (ignored)"}`);
+  }
+  out.push(`python3: ${r.python3.found ? `${r.python3.version ?? "?"} at ${r.python3.path ?? "?"}` : `not found (${r.python3.error ?? ""})`}`);
+  out.push(`node: ${r.node.version} (${r.node.platform}-${r.node.arch})`);
+  out.push(r.ok ? "OK: this machine can build and run envs." : "NOT OK: see above (a package manager or bootstrap, and a writable cache, are needed).");
+  return `${out.join("\n")}\n`;
+}
+
+async function run(values: Record<string, unknown>, _positionals: string[], ctx: CommandContext): Promise<number> {
+  const manager = createEnvManager(resolveEnvOptions(values, ctx.env), { env: ctx.env });
+  const report = await gatherDoctorReport(manager, { env: ctx.env });
+  if (values.json) ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else ctx.stdout.write(formatDoctorReport(report));
+  return report.ok ? 0 : 1;
+}
+
+export const doctorCommand: CommandDefinition = {
+  name: "doctor",
+  summary: "check package managers, cache, locks, leases and python3",
+  usage: USAGE,
+  options: { ...ENV_OPTION_SPECS, json: { type: "boolean" } },
+  run,
+};

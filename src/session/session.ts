@@ -120,17 +120,21 @@ export class Session {
   /** Resolves once the entry point's top-level code returned (the app may keep serving). */
   async whenMainDone(): Promise<void> {
     await this.started;
-    await Promise.race([this.requireBridge().mainDone, this.ended]);
+    // An app that already ended has certainly returned from its entry point.
+    if (this.bridge) await Promise.race([this.bridge.mainDone, this.ended]);
   }
 
   /** Resolves once the app registered service `id`; rejects on timeout or when the app ends first. */
   async waitForService(id: string, timeoutMs: number): Promise<void> {
     await this.started;
+    const endedError = (info: SessionInfo) =>
+      new SessionError("E_SESSION", `The app ended (${info.status}) before it registered service ${JSON.stringify(id)}.${info.error ? ` ${info.error}` : ""}`);
+    if (!this.bridge) throw endedError(this.info());
     const ended = this.ended.then((info) => {
-      throw new SessionError("E_SESSION", `The app ended (${info.status}) before it registered service ${JSON.stringify(id)}.${info.error ? ` ${info.error}` : ""}`);
+      throw endedError(info);
     });
     ended.catch(() => undefined);
-    await Promise.race([this.requireBridge().waitForService(id, timeoutMs), ended]);
+    await Promise.race([this.bridge.waitForService(id, timeoutMs), ended]);
   }
 
   callService(serviceId: string, method: string, args: unknown[]): Promise<unknown> {

@@ -108,6 +108,16 @@ describe("Session", () => {
     await h.session.stop();
     expect(h.session.info().status).toBe("stopped");
     expect(h.session.getLogs("stdout")).toContain("Hello from hypha-conda-worker!");
+    await expect(h.session.waitForService("default", 1000)).rejects.toThrow(/ended \(stopped\) before it registered service "default"/);
+  });
+
+  it("forwards output live to onOutput", async () => {
+    const h = harness(path.join(APPS, "hello"));
+    const chunks: string[] = [];
+    await h.session.start({ files: createDirectoryFileSource(path.join(APPS, "hello")), onOutput: (stream, text) => chunks.push(`${stream}:${text}`) });
+    await h.session.whenEnded();
+    await h.session.whenMainDone();
+    expect(chunks.join("")).toContain("stdout:Hello from hypha-conda-worker!");
   });
 
   it("failing: fails with the exit code and the traceback in logs and error", async () => {

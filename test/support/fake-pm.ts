@@ -149,3 +149,36 @@ export function writeEnvironmentYml(
 export function makeTempDir(prefix = "fake-pm-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
+
+export interface FakePmRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** Set when the process died of a signal (e.g. FAKE_PM_CRASH_AFTER's SIGKILL). */
+  signal?: string;
+}
+
+/** Runs a fake (or any executable path) to completion and collects its output; never throws on failure. */
+export async function runFakePm(
+  nameOrPath: FakePmName | string,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<FakePmRun> {
+  const { execa } = await import("execa");
+  const file = path.isAbsolute(nameOrPath) ? nameOrPath : fakePmPath(nameOrPath as FakePmName);
+  const result = await execa(file, args, {
+    env: options.env ?? fakePmEnv(),
+    extendEnv: false,
+    cwd: options.cwd,
+    reject: false,
+    timeout: options.timeoutMs ?? 60_000,
+    stdin: "ignore",
+    stripFinalNewline: false,
+  });
+  return {
+    exitCode: result.exitCode ?? -1,
+    stdout: String(result.stdout),
+    stderr: String(result.stderr),
+    signal: result.signal ?? undefined,
+  };
+}

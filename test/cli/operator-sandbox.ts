@@ -1,0 +1,72 @@
+/**
+ * Shared set-up for the operator-command tests (prewarm, cache, doctor): a temp cache, the fake micromamba
+ * with an invocation log, the fixture channel mapped as conda-forge, and helpers to run the built CLI or
+ * use the library with the same settings.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa, type Result } from "execa";
+import { createEnvManager } from "../../src/env/env-manager.js";
+import type { EnvManager, EnvOptions } from "../../src/env/types.js";
+import { fakePmEnv, fakePmPath, FIXTURE_CHANNEL_URL, readInvocationLog, type FakePmInvocation } from "../support/fake-pm.js";
+
+export const FIXTURES = fileURLToPath(new URL("../fixtures-cli/", import.meta.url));
+export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+export const PREWARM_SCRIPT = fileURLToPath(new URL("../../scripts/prewarm", import.meta.url));
+
+export const app = (name: string) => join(FIXTURES, "apps", name);
+export const envFile = () => join(FIXTURES, "envs", "environment.yml");
+
+export interface Sandbox {
+  dir: string;
+  cacheDir: string;
+  log: string;
+  /** Child environment: the fakes first on PATH, FAKE_PM_LOG set, HOME inside the sandbox. */
+  env: Record<string, string>;
+  /** The env flags every CLI call gets. */
+  flags: string[];
+  options: EnvOptions;
+  /** A library manager with the same settings (its own process-local detection). */
+  manager(): EnvManager;
+  /** Package-manager invocations so far. */
+  invocations(): FakePmInvocation[];
+  /** Runs `node dist/cli.js <args> <flags>` (never throws on a non-zero exit). */
+  cli(args: string[], extraEnv?: Record<string, string>): Promise<Result<{ reject: false }>>;
+  cleanup(): Promise<void>;
+}
+
+export async function makeSandbox(cacheName = "cache"): Promise<Sandbox> {
+  const dir = await mkdtemp(join(tmpdir(), "hcw-operator-"));
+  const cacheDir = join(dir, cacheName);
+  const log = join(dir, "pm.log");
+  const env = fakePmEnv({ invocationLog: log, home: join(dir, "home") });
+  const pm = fakePmPath("micromamba");
+  const options: EnvOptions = {
+    cacheDir,
+    packageManager: pm,
+    bootstrap: false,
+    channelMap: { "conda-forge": FIXTURE_CHANNEL_URL },
+    defaultChannels: ["conda-forge"],
+    allowPipOptions: false,
+    createTimeoutMs: 120_000,
+  };
+  const flags = ["--cache-dir", cacheDir, "--package-manager", pm, "--channel-map", `conda-forge=${FIXTURE_CHANNEL_URL}`, "--no-bootstrap"];
+  return {
+    dir,
+    cacheDir,
+    log,
+    env,
+    flags,
+    options,
+    manager: () => createEnvManager(options, { env }),
+    invocations: () => readInvocationLog(log),
+    cli: (args, extraEnv = {}) =>
+      execa("node", [CLI, ...args, ...flags], { env: { ...env, ...extraEnv }, extendEnv: false, reject: false, stdin: "ignore", timeout: 120_000 }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Invocations that created an env (not --version / info probes). */
+export const creates = (log: FakePmInvocation[]) => log.filter((i) => i.argv.includes("create"));

@@ -1,0 +1,92 @@
+/** `serve`: settings errors, and a real process that registers, prints its id, and exits 0 on SIGTERM. */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa, type ResultPromise } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveServeSettings } from "../../src/cli/serve.js";
+import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
+import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
+import { fakePmEnv, fakePmPath } from "../support/fake-pm.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+// Like test/cli/main.test.ts: the built CLI (`npm test` builds first). vite-node would not do: vite
+// installs its own SIGTERM handler that exits the process.
+const CLI = path.join(ROOT, "dist", "cli.js");
+
+describe("resolveServeSettings", () => {
+  it("names the flag and the variable of a missing server URL", () => {
+    expect(() => resolveServeSettings({}, {})).toThrow(/--server-url.*HYPHA_SERVER_URL/);
+  });
+
+  it("layers flags over environment variables and validates them", () => {
+    const env = { HYPHA_SERVER_URL: "http://a:1", HYPHA_VISIBILITY: "public", HYPHA_SERVICE_ID: "w1", HYPHA_CONDA_AUTHORIZED_WORKSPACES: "ws-a, ws-b" };
+    const s = resolveServeSettings({ "service-id": "w2" }, env);
+    expect(s).toMatchObject({ serverUrl: "http://a:1", visibility: "public", serviceId: "w2", authorizedWorkspaces: ["ws-a", "ws-b"] });
+    expect(() => resolveServeSettings({ visibility: "private" }, env)).toThrow(/--visibility \(HYPHA_VISIBILITY\)/);
+    expect(() => resolveServeSettings({ "service-id": "a.b" }, env)).toThrow(/--service-id/);
+    expect(() => resolveServeSettings({ "server-url": "ftp://x" }, env)).toThrow(/http\(s\) or ws\(s\)/);
+  });
+
+  it("refuses to pass the worker's own HYPHA_* variables to apps", () => {
+    expect(() => resolveServeSettings({ "pass-env": ["HYPHA_TOKEN"] }, { HYPHA_SERVER_URL: "http://a:1", HYPHA_TOKEN: "x" })).toThrow(/reserved/);
+    expect(resolveServeSettings({ "pass-env": ["MY_SETTING", "B=2"] }, { HYPHA_SERVER_URL: "http://a:1", MY_SETTING: "1" }).passEnv).toEqual({ MY_SETTING: "1", B: "2" });
+  });
+});
+
+describe("serve process", () => {
+  let server: HyphaTestServer;
+  let tmp: string;
+  let child: ResultPromise | undefined;
+  let observer: HyphaServer | undefined;
+
+  beforeAll(async () => {
+    server = await startHyphaTestServer();
+    tmp = await mkdtemp(path.join(os.tmpdir(), "hcw-serve-"));
+  });
+  afterAll(async () => {
+    if (child && child.exitCode === null) child.kill("SIGKILL");
+    await observer?.disconnect();
+    await server?.stop();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it("exits with a ConfigError naming flag and variable when the server URL is missing", async () => {
+    const r = await execa("node", [CLI, "serve"], { reject: false, env: { HYPHA_SERVER_URL: "" }, cwd: ROOT });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/E_CONFIG.*--server-url.*HYPHA_SERVER_URL/);
+  });
+
+  it("prints the service id, serves, and exits 0 on SIGTERM after unregistering", async () => {
+    const token = server.issueToken({ workspace: "ws-ops", userId: "operator" });
+    child = execa("node", [CLI, "serve", "--client-id", "w1", "--visibility", "public", "--working-dir", path.join(tmp, "work")], {
+      cwd: ROOT,
+      reject: false,
+      env: fakePmEnv({
+        home: tmp,
+        extra: {
+          HYPHA_SERVER_URL: server.url, HYPHA_WORKSPACE: "ws-ops", HYPHA_TOKEN: token,
+          HYPHA_CONDA_CACHE_DIR: path.join(tmp, "cache"), HYPHA_CONDA_PACKAGE_MANAGER: fakePmPath("micromamba"),
+        },
+      }),
+    });
+    const id = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child!.stdout!.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes("\n")) resolve(out.trim());
+      });
+      child!.then((r) => reject(new Error(`serve exited early (${r.exitCode}): ${String(r.stderr)}`)), reject);
+    });
+    expect(id).toBe("ws-ops/w1:conda-worker");
+    observer = await connectToHypha({ server_url: server.url, token: server.issueToken({ workspace: "ws-user-x", userId: "x" }) });
+    const svc = await observer.getService(id);
+    expect(svc.type).toBe("server-app-worker");
+    child.kill("SIGTERM");
+    const result = await child;
+    expect(result.exitCode).toBe(0);
+    expect(String(result.stderr)).not.toContain(token);
+    await expect(observer.getService(id)).rejects.toThrow();
+  });
+});

@@ -6,20 +6,18 @@
  * lease, working dir). Logs stay readable until the owner drops the session.
  */
 import type { AppIdentity, BridgeHost } from "../bridge/types.js";
-import type { EnvResult, Lease } from "../env/types.js";
+import type { EnvResult } from "../env/types.js";
 import { SessionError, describeError } from "../errors.js";
 import { createProgressReporter, type ProgressEvent, type ProgressReporter } from "../progress.js";
 import { forgetSecret, redact, registerSecret } from "../redact.js";
-import { createHttpFileSource } from "./app-files.js";
 import { buildChildEnv } from "./child-env.js";
 import { EarlyExitError, describeExit, launchApp } from "./launch.js";
 import { SessionLogs, type LogsView } from "./logs.js";
 import type { AppExit, AppProcess } from "./process.js";
-import { createMemoSource } from "./memo-source.js";
+import { SessionResources } from "./resources.js";
+import { prepareApp } from "./prepare.js";
 import { defaultRuntime } from "./runtime.js";
-import { stageAppFiles } from "./staging.js";
 import type { ExecuteResult, SessionDeps, SessionInfo, SessionRuntime, SessionStartOptions, SessionStatus, StartConfig } from "./types.js";
-import { createWorkingDir, removeWorkingDir } from "./working-dir.js";
 
 const DEFAULT_LAUNCH_TIMEOUT_S = 30;
 const STDERR_TAIL_LINES = 20;
@@ -48,13 +46,9 @@ export class Session {
   private settleEnded!: (info: SessionInfo) => void;
   private entryPoint: string;
   private env: EnvResult | undefined;
-  private lease: Lease | undefined;
-  private workDir: string | undefined;
-  private proc: AppProcess | undefined;
-  private bridge: BridgeHost | undefined;
+  private readonly held: SessionResources;
   private exitInfo: AppExit | undefined;
   private startCalled = false;
-  private services: string[] = [];
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -65,6 +59,7 @@ export class Session {
     this.id = config.id;
     this.entryPoint = config.entry_point ?? "main.py";
     this.logs = new SessionLogs(deps.logLimits);
+    this.held = new SessionResources(deps.workingRoot, deps.stopGraceMs);
     registerSecret(config.token);
     this.started = new Promise<void>((resolve, reject) => {
       this.settleStarted = (error) => (error === undefined ? resolve() : reject(error));
@@ -77,7 +72,7 @@ export class Session {
     const metadata: Record<string, unknown> = {};
     if (this.env) Object.assign(metadata, { env_hash: this.env.hash, env_prefix: this.env.prefix, env_status: this.env.status });
     if (this.exitInfo) Object.assign(metadata, { exit_code: this.exitInfo.code, signal: this.exitInfo.signal });
-    metadata.services = this.bridge ? this.bridge.registeredServices() : this.services;
+    metadata.services = this.held.bridge ? this.held.bridge.registeredServices() : this.held.lastServices;
     return {
       session_id: this.id,
       app_id: this.config.app_id,
@@ -121,7 +116,7 @@ export class Session {
   async whenMainDone(): Promise<void> {
     await this.started;
     // An app that already ended has certainly returned from its entry point.
-    if (this.bridge) await Promise.race([this.bridge.mainDone, this.ended]);
+    if (this.held.bridge) await Promise.race([this.held.bridge.mainDone, this.ended]);
   }
 
   /** Resolves once the app registered service `id`; rejects on timeout or when the app ends first. */
@@ -129,12 +124,13 @@ export class Session {
     await this.started;
     const endedError = (info: SessionInfo) =>
       new SessionError("E_SESSION", `The app ended (${info.status}) before it registered service ${JSON.stringify(id)}.${info.error ? ` ${info.error}` : ""}`);
-    if (!this.bridge) throw endedError(this.info());
+    const bridge = this.held.bridge;
+    if (!bridge) throw endedError(this.info());
     const ended = this.ended.then((info) => {
       throw endedError(info);
     });
     ended.catch(() => undefined);
-    await Promise.race([this.bridge.waitForService(id, timeoutMs), ended]);
+    await Promise.race([bridge.waitForService(id, timeoutMs), ended]);
   }
 
   callService(serviceId: string, method: string, args: unknown[]): Promise<unknown> {
@@ -156,9 +152,10 @@ export class Session {
     try {
       await this.runPhases(progress, opts);
       this.setStatus("running");
-      progress.report("running", "success", `App ${this.config.app_id} is running (pid ${this.proc!.pid}).`);
+      const proc = this.held.proc!;
+      progress.report("running", "success", `App ${this.config.app_id} is running (pid ${proc.pid}).`);
       this.settleStarted();
-      this.watchExit(this.proc!);
+      this.watchExit(proc);
     } catch (error) {
       await this.failStart(progress, error);
       throw this.stopping ? new SessionError("E_SESSION", `Session ${this.id} was stopped while starting.`, { cause: error }) : error;
@@ -184,48 +181,33 @@ export class Session {
   }
 
   private async runPhases(progress: ProgressReporter, opts: SessionStartOptions): Promise<void> {
-    progress.report("validating", "info", `Validating the manifest of ${this.config.app_id}.`);
-    const manifest = this.runtime.normalizeManifest(this.config.manifest);
-    this.entryPoint = this.config.entry_point ?? manifest.entryPoint;
-
-    progress.report("fetching", "info", `Fetching app files (${this.entryPoint}).`);
-    const source = createMemoSource(opts.files ?? this.httpSource());
-    if ((await source.readFile(this.entryPoint)) === undefined) {
-      throw new SessionError("E_APP_FILES", `The entry point ${JSON.stringify(this.entryPoint)} is not among the app's files. Upload it or fix entry_point in the manifest.`);
-    }
-    this.checkStopped();
-
-    progress.report("resolving", "info", "Resolving the environment spec.");
-    const readText = async (rel: string) => (await source.readFile(rel))?.toString("utf8");
-    const spec = await this.runtime.resolveEnvSpec(manifest, readText, this.deps.specOptions);
-    this.checkStopped();
-    this.env = await this.deps.env.ensureEnv(spec, { onProgress: progress.sink, signal: this.abort.signal });
-    const hit = this.env.status === "cached";
-    progress.report("cache", "success", `Environment ${hit ? "cache hit" : "created"}: ${this.env.hash.slice(0, 16)} (${this.env.seconds.toFixed(2)} s).`, { hash: this.env.hash, prefix: this.env.prefix, status: this.env.status });
-    this.lease = await this.deps.env.acquireLease(this.env.hash, this.id);
-    this.checkStopped();
-
-    progress.report("staging", "info", "Staging app files into the working directory.");
-    this.workDir = await createWorkingDir(this.deps.workingRoot, this.config.workspace, this.id);
-    this.checkStopped();
-    const staged = await stageAppFiles({ source, workDir: this.workDir, entryPoint: this.entryPoint, filesToStage: manifest.filesToStage });
-    this.checkStopped();
-
-    progress.report("launching", "info", `Launching ${this.entryPoint} with ${this.env.pythonPath} (${staged.length} files staged).`);
+    const { entryPoint, env, workDir, stagedFiles } = await prepareApp({
+      config: this.config,
+      deps: this.deps,
+      runtime: this.runtime,
+      progress,
+      ...(opts.files ? { files: opts.files } : {}),
+      signal: this.abort.signal,
+      held: this.held,
+      checkStopped: () => this.checkStopped(),
+      onEntryPoint: (entry) => (this.entryPoint = entry),
+      onEnv: (result) => (this.env = result),
+    });
+    progress.report("launching", "info", `Launching ${entryPoint} with ${env.pythonPath} (${stagedFiles} files staged).`);
     await launchApp({
       runtime: this.runtime,
-      pythonPath: this.env.pythonPath,
-      entryPoint: this.entryPoint,
-      cwd: this.workDir,
-      buildEnv: (runnerEnv) => buildChildEnv({ activation: this.env!.activation, config: this.config, passEnv: this.deps.passEnv, runnerEnv }),
+      pythonPath: env.pythonPath,
+      entryPoint,
+      cwd: workDir,
+      buildEnv: (runnerEnv) => buildChildEnv({ activation: env.activation, config: this.config, passEnv: this.deps.passEnv, runnerEnv }),
       identity: this.identity(),
       mode: this.deps.serviceMode,
       handshakeTimeoutMs: (this.config.timeout ?? DEFAULT_LAUNCH_TIMEOUT_S) * 1000,
       log: (type, line) => this.logs.append(type, line),
       ...(opts.onOutput ? { onChunk: opts.onOutput } : {}),
       onSpawned: (proc, bridge) => {
-        this.proc = proc;
-        this.bridge = bridge;
+        this.held.proc = proc;
+        this.held.bridge = bridge;
         if (this.stopping) void this.releaseAll("session stopped");
       },
     });
@@ -273,26 +255,9 @@ export class Session {
     return tail.length > 0 ? `${base}\nLast stderr lines:\n${tail.join("\n")}` : base;
   }
 
-  /** Releases the bridge, the process group, the lease and the working dir; each at most once. */
+  /** Releases whatever the session holds; problems are logged, never thrown. */
   private async releaseAll(reason: string): Promise<void> {
-    const { bridge, proc, lease, workDir } = this;
-    if (bridge) this.services = bridge.registeredServices();
-    this.bridge = undefined;
-    this.lease = undefined;
-    this.workDir = undefined;
-    const problems: string[] = [];
-    const attempt = async (what: string, action: () => Promise<unknown>) => {
-      try {
-        await action();
-      } catch (error) {
-        problems.push(`${what}: ${describeError(error)}`);
-      }
-    };
-    if (bridge) await attempt("bridge", () => bridge.close(reason));
-    if (proc) await attempt("process", () => proc.terminate(this.deps.stopGraceMs));
-    if (lease) await attempt("lease", () => lease.release());
-    if (workDir) await attempt("working dir", () => removeWorkingDir(this.deps.workingRoot, workDir));
-    for (const problem of problems) {
+    for (const problem of await this.held.releaseAll(reason)) {
       this.logs.append("error", `Cleanup problem (${problem}).`);
       this.deps.logger.warn(`session ${this.id}: cleanup problem (${problem})`);
     }
@@ -323,13 +288,6 @@ export class Session {
     });
   }
 
-  private httpSource() {
-    if (!this.config.app_files_base_url) {
-      throw new SessionError("E_APP_FILES", "The start config has no app_files_base_url, so the app's files cannot be fetched. Start the app through the Hypha app manager, or pass a file source for a local run.");
-    }
-    return createHttpFileSource({ baseUrl: this.config.app_files_base_url, ...(this.config.token ? { token: this.config.token } : {}) });
-  }
-
   private identity(): AppIdentity {
     return {
       sessionId: this.id,
@@ -347,7 +305,7 @@ export class Session {
   }
 
   private requireBridge(): BridgeHost {
-    if (!this.bridge) throw new SessionError("E_SESSION", `Session ${this.id} has no live app (status ${this.status}).`);
-    return this.bridge;
+    if (!this.held.bridge) throw new SessionError("E_SESSION", `Session ${this.id} has no live app (status ${this.status}).`);
+    return this.held.bridge;
   }
 }

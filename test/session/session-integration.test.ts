@@ -140,6 +140,10 @@ describe("sessions with the real env manager, fake micromamba and the real bridg
   it("execute runs code in a running app", async () => {
     const session = sessionFor("counter");
     await session.start({ files: createDirectoryFileSource(path.join(APPS, "counter")) });
+    // The runner installs its executor right after the handshake; wait until the app's code runs.
+    for (let i = 0; i < 200 && !(session.getLogs("stdout") as string[]).some((l) => l.startsWith("count ")); i += 1) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
     const result = await session.execute("interval * 10", 10_000);
     expect(result.status).toBe("ok");
     expect(result.result).toBe("2.0");

@@ -1,0 +1,78 @@
+/**
+ * The start phases before launch: validating the manifest, fetching the app's files, resolving and
+ * ensuring the env (hit or create), taking its lease, and staging the files into a fresh working dir.
+ * Everything acquired is recorded in `held` at once, so a failure or a concurrent stop can release it.
+ */
+import type { EnvResult } from "../env/types.js";
+import { SessionError } from "../errors.js";
+import type { ProgressReporter } from "../progress.js";
+import { createHttpFileSource } from "./app-files.js";
+import { createMemoSource } from "./memo-source.js";
+import type { SessionResources } from "./resources.js";
+import { stageAppFiles } from "./staging.js";
+import type { AppFileSource, SessionDeps, SessionRuntime, StartConfig } from "./types.js";
+import { createWorkingDir } from "./working-dir.js";
+
+export interface PrepareInput {
+  config: StartConfig;
+  deps: SessionDeps;
+  runtime: SessionRuntime;
+  progress: ProgressReporter;
+  /** Overrides the HTTP source (local runs). */
+  files?: AppFileSource;
+  signal: AbortSignal;
+  held: SessionResources;
+  /** Throws when the session was stopped meanwhile. */
+  checkStopped: () => void;
+  /** Reports facts as soon as they are known (for the session's info). */
+  onEntryPoint: (entryPoint: string) => void;
+  onEnv: (env: EnvResult) => void;
+}
+
+export interface Prepared {
+  entryPoint: string;
+  env: EnvResult;
+  workDir: string;
+  stagedFiles: number;
+}
+
+export async function prepareApp(input: PrepareInput): Promise<Prepared> {
+  const { config, deps, progress, held, checkStopped } = input;
+  progress.report("validating", "info", `Validating the manifest of ${config.app_id}.`);
+  const manifest = input.runtime.normalizeManifest(config.manifest);
+  const entryPoint = config.entry_point ?? manifest.entryPoint;
+  input.onEntryPoint(entryPoint);
+
+  progress.report("fetching", "info", `Fetching app files (${entryPoint}).`);
+  const source = createMemoSource(input.files ?? httpSource(config));
+  if ((await source.readFile(entryPoint)) === undefined) {
+    throw new SessionError("E_APP_FILES", `The entry point ${JSON.stringify(entryPoint)} is not among the app's files. Upload it or fix entry_point in the manifest.`);
+  }
+  checkStopped();
+
+  progress.report("resolving", "info", "Resolving the environment spec.");
+  const readText = async (rel: string) => (await source.readFile(rel))?.toString("utf8");
+  const spec = await input.runtime.resolveEnvSpec(manifest, readText, deps.specOptions);
+  checkStopped();
+  const env = await deps.env.ensureEnv(spec, { onProgress: progress.sink, signal: input.signal });
+  input.onEnv(env);
+  const what = env.status === "cached" ? "cache hit" : "created";
+  progress.report("cache", "success", `Environment ${what}: ${env.hash.slice(0, 16)} (${env.seconds.toFixed(2)} s).`, { hash: env.hash, prefix: env.prefix, status: env.status });
+  held.lease = await deps.env.acquireLease(env.hash, config.id);
+  checkStopped();
+
+  progress.report("staging", "info", "Staging app files into the working directory.");
+  const workDir = await createWorkingDir(deps.workingRoot, config.workspace, config.id);
+  held.workDir = workDir;
+  checkStopped();
+  const staged = await stageAppFiles({ source, workDir, entryPoint, filesToStage: manifest.filesToStage });
+  checkStopped();
+  return { entryPoint, env, workDir, stagedFiles: staged.length };
+}
+
+function httpSource(config: StartConfig): AppFileSource {
+  if (!config.app_files_base_url) {
+    throw new SessionError("E_APP_FILES", "The start config has no app_files_base_url, so the app's files cannot be fetched. Start the app through the Hypha app manager, or pass a file source for a local run.");
+  }
+  return createHttpFileSource({ baseUrl: config.app_files_base_url, ...(config.token ? { token: config.token } : {}) });
+}

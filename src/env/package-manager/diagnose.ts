@@ -54,11 +54,11 @@ export function diagnoseFailure(run: Pick<ToolRun, "stdout" | "stderrTail" | "ex
   const message = typeof json?.message === "string" ? json.message.trim() : typeof json?.error === "string" ? json.error.trim() : undefined;
   if (exceptionName === "PackagesNotFoundError" || /PackagesNotFoundError/.test(text)) {
     const packages = json ? strings(json.packages) : textualMissing(text);
-    return { kind: "packages-not-found", exceptionName: "PackagesNotFoundError", packages, summary: message ?? `packages not found: ${packages.join(", ")}`, stderrTail };
+    return { kind: "packages-not-found", exceptionName: "PackagesNotFoundError", packages, summary: message ?? exceptionBlock(text, "PackagesNotFoundError") ?? `packages not found: ${packages.join(", ")}`, stderrTail };
   }
   if (exceptionName === "UnsatisfiableError" || /UnsatisfiableError/.test(text)) {
     const problems = json ? strings(json.unsatisfiable) : [];
-    return { kind: "unsatisfiable", exceptionName: "UnsatisfiableError", problems, summary: message ?? "the requested packages cannot be installed together", stderrTail };
+    return { kind: "unsatisfiable", exceptionName: "UnsatisfiableError", problems, summary: message ?? exceptionBlock(text, "UnsatisfiableError") ?? "the requested packages cannot be installed together", stderrTail };
   }
   if (PIP_FAILED.test(message ?? "") || PIP_FAILED.test(text)) {
     const pipLines = stderrTail.filter((l) => l.trim() && !PIP_FAILED.test(l)).slice(-10);
@@ -81,11 +81,23 @@ export function diagnoseFailure(run: Pick<ToolRun, "stdout" | "stderrTail" | "ex
 
 function textualMissing(text: string): string[] {
   const found = new Set<string>();
+  let inList = false;
   for (const line of text.split("\n")) {
     const m = NOTHING_PROVIDES.exec(line);
     if (m) found.add((m[1] ?? m[2] ?? m[3])!);
-    const listed = /^\s+-\s+(\S+)\s*$/.exec(line);
-    if (listed && /PackagesNotFound|not available/i.test(text)) found.add(listed[1]!);
+    // conda's text: "not available from current channels:" then "  - name" lines, until "Current channels:".
+    if (/not available from current channels/i.test(line)) inList = true;
+    else if (/^\S/.test(line)) inList = false;
+    const listed = inList ? /^\s+-\s+(\S+)\s*$/.exec(line) : null;
+    if (listed) found.add(listed[1]!);
   }
   return [...found];
+}
+
+/** The tool's own text from the exception's first line to the next blank line pair (at most 20 lines). */
+function exceptionBlock(text: string, name: string): string | undefined {
+  const start = text.indexOf(`${name}:`);
+  if (start < 0) return undefined;
+  const block = text.slice(start).split(/\n\s*\n\s*\n/)[0] ?? "";
+  return block.split("\n").slice(0, 20).join("\n").trim() || undefined;
 }

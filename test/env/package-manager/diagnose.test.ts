@@ -47,3 +47,18 @@ describe("diagnoseFailure", () => {
     expect(lastJsonObject("no json")).toBeUndefined();
   });
 });
+
+describe("diagnoseFailure on text output (mamba 1.x drives conda without --json)", () => {
+  it("reads conda's PackagesNotFoundError text without taking channel lines for packages", () => {
+    const text = "\nPackagesNotFoundError: The following packages are not available from current channels:\n\n  - nosuchpkg\n  - other\n\nCurrent channels:\n\n  - file:///c/linux-64\n  - file:///c/noarch\n";
+    const d = diagnoseFailure(run("", text.split("\n")));
+    expect(d).toMatchObject({ kind: "packages-not-found", packages: ["nosuchpkg", "other"] });
+    expect(d.summary).toContain("nosuchpkg");
+  });
+  it("reads conda's UnsatisfiableError text", () => {
+    const text = "UnsatisfiableError: The following specifications were found to be incompatible with each other:\n\nPackage tinylib conflicts for:\ntinyapp -> tinylib[version='>=2']\ntinylib[version='<2']\n\n\n";
+    const d = diagnoseFailure(run("", text.split("\n")));
+    expect(d.kind).toBe("unsatisfiable");
+    expect(d.summary).toContain("tinyapp -> tinylib[version='>=2']");
+  });
+});

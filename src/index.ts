@@ -13,7 +13,7 @@ export { resolveEnvOptions, ENV_OPTION_SPECS, ENV_OPTIONS_HELP } from "./cli/env
 export { bootstrapMicromamba, MICROMAMBA_VERSION } from "./env/package-manager/bootstrap.js";
 export { CondaWorker, type CondaWorkerOptions, type WorkerSession, type SessionFactory } from "./worker/conda-worker.js";
 export { resolveCaller, isServerClient, type Caller } from "./worker/authorize.js";
-export { resolvePassEnv, defaultWorkingDir, DEFAULT_LOG_LIMITS, type WorkerOptions } from "./worker/options.js";
+export { resolvePassEnv, defaultWorkingDir, type WorkerOptions } from "./worker/options.js";
 export { validateStartConfig, type ValidatedStart, type ProgressCallback } from "./worker/start-config.js";
 export { createWorkerService, registerWorkerService, WORKER_METHODS, type WorkerServiceOptions, type RegisteredWorkerService, type Visibility } from "./hypha/service.js";
 export { installKwargsAdapter, normaliseCall, wrapMethod, type CallContext, type MethodSignature, type NormalisedCall } from "./hypha/calling-convention.js";
@@ -21,5 +21,4 @@ export { WorkerConnection, serveWorker, type WorkerConnectionOptions } from "./h
 export { connectToHypha, type HyphaServer, type HyphaConnectOptions } from "./hypha/connect.js";
 export { Session, type StatusListener } from "./session/session.js";
 export { createHttpFileSource, createDirectoryFileSource } from "./session/app-files.js";
-export { DEFAULT_LOG_LIMITS } from "./session/logs.js";
 export type { SessionInfo, SessionStatus, StartConfig, SessionDeps, SessionStartOptions, AppFileSource, LogType, LogLimits } from "./session/types.js";

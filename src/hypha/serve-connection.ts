@@ -157,3 +157,10 @@ export class WorkerConnection {
     }
   }
 }
+
+/** Connects `worker` to Hypha and registers it; returns the live connection (`close()` to stop serving). */
+export async function serveWorker(worker: CondaWorker, options: WorkerConnectionOptions): Promise<WorkerConnection> {
+  const connection = new WorkerConnection(worker, options);
+  await connection.start();
+  return connection;
+}

@@ -25,7 +25,7 @@ export interface WorkerOptions {
   logger?: Logger;
 }
 
-export const DEFAULT_LOG_LIMITS: LogLimits = { maxLines: 10_000, maxBytes: 2 * 1024 * 1024 };
+export { DEFAULT_LOG_LIMITS } from "../session/logs.js";
 export const DEFAULT_STOP_GRACE_MS = 5_000;
 export const DEFAULT_START_TIMEOUT_S = 60;
 

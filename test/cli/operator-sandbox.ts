@@ -63,7 +63,7 @@ export async function makeSandbox(cacheName = "cache"): Promise<Sandbox> {
     manager: () => createEnvManager(options, { env }),
     invocations: () => readInvocationLog(log),
     cli: (args, extraEnv = {}) =>
-      execa("node", [CLI, ...args, ...flags], { env: { ...env, ...extraEnv }, extendEnv: false, reject: false, stdin: "ignore", timeout: 120_000 }),
+      execa(process.execPath, [CLI, ...args, ...flags], { env: { ...env, ...extraEnv }, extendEnv: false, reject: false, stdin: "ignore", timeout: 120_000 }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

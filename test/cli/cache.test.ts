@@ -1,0 +1,117 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { prewarmEnvs } from "../../src/env/prewarm.js";
+import type { CacheEntry } from "../../src/env/types.js";
+import { app, envFile, makeSandbox, type Sandbox } from "./operator-sandbox.js";
+
+let box: Sandbox;
+let other: Sandbox | undefined;
+beforeEach(async () => {
+  box = await makeSandbox();
+});
+afterEach(async () => {
+  await box.cleanup();
+  await other?.cleanup();
+  other = undefined;
+});
+
+/** Builds two envs through the library (faster than the CLI); returns their hashes, least recently used first. */
+async function buildTwo(): Promise<[string, string]> {
+  const results = await prewarmEnvs([app("tiny"), envFile()], box.manager(), { concurrency: 1, specOptions: box.options });
+  expect(results.map((r) => r.status)).toEqual(["created", "created"]);
+  return [results[0]!.hash!, results[1]!.hash!];
+}
+
+const listJson = async (b: Sandbox) => {
+  const r = await b.cli(["cache", "list", "--json"]);
+  expect(r.exitCode).toBe(0);
+  return JSON.parse(r.stdout) as CacheEntry[];
+};
+
+describe("hypha-conda-worker cache (built CLI)", () => {
+  it("list: a JSON array of CacheEntry, and a readable table", async () => {
+    const [tiny, lib1] = await buildTwo();
+    const entries = await listJson(box);
+    expect(entries.map((e) => e.hash).sort()).toEqual([tiny, lib1].sort());
+    for (const e of entries) {
+      expect(Object.keys(e).sort()).toEqual(["channels", "createdAt", "dependencies", "hash", "inUse", "lastUsedAt", "pip", "prefix", "sizeBytes"]);
+      expect(e.sizeBytes).toBeGreaterThan(0);
+      expect(e.inUse).toBe(false);
+    }
+    const table = await box.cli(["cache", "list"]);
+    expect(table.stdout.split("\n")[0]).toMatch(/^HASH\s+SIZE\s+LAST USED\s+IN USE\s+DEPENDENCIES$/);
+    expect(table.stdout).toContain(tiny.slice(0, 12));
+    expect(table.stdout).toContain("tinylib >=2");
+    expect(table.stdout).toContain("2 env(s)");
+  });
+
+  it("remove: refuses an env in use unless --force", async () => {
+    const [tiny] = await buildTwo();
+    const lease = await box.manager().acquireLease(tiny, "running-session");
+    try {
+      const refused = await box.cli(["cache", "remove", tiny.slice(0, 10)]);
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toContain("E_ENV_IN_USE");
+      expect((await listJson(box)).find((e) => e.hash === tiny)?.inUse).toBe(true);
+      const forced = await box.cli(["cache", "remove", tiny.slice(0, 10), "--force", "--json"]);
+      expect(forced.exitCode).toBe(0);
+      expect(JSON.parse(forced.stdout)).toMatchObject({ hash: tiny });
+    } finally {
+      await lease.release();
+    }
+    expect((await listJson(box)).map((e) => e.hash)).not.toContain(tiny);
+  });
+
+  it("gc: evicts beyond the limits, never a leased env, and prints what it removed", async () => {
+    const [tiny, lib1] = await buildTwo();
+    const lease = await box.manager().acquireLease(tiny, "running-session");
+    try {
+      const r = await box.cli(["cache", "gc", "--max-envs", "0", "--json"]);
+      expect(r.exitCode).toBe(0);
+      expect((JSON.parse(r.stdout) as CacheEntry[]).map((e) => e.hash)).toEqual([lib1]);
+    } finally {
+      await lease.release();
+    }
+    expect((await listJson(box)).map((e) => e.hash)).toEqual([tiny]);
+    const human = await box.cli(["cache", "gc", "--max-envs", "0"]);
+    expect(human.stdout).toContain(`removed ${tiny.slice(0, 12)}`);
+    expect(human.stdout).toContain("1 env(s) removed");
+    const bad = await box.cli(["cache", "gc", "--max-size", "lots"]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain("--max-size");
+  });
+
+  it("export → remove → import round trip; import refuses another cache path", async () => {
+    const [tiny] = await buildTwo();
+    const file = join(box.dir, "tiny.tar.gz");
+    const exported = await box.cli(["cache", "export", tiny.slice(0, 12), "-o", file]);
+    expect(exported.exitCode).toBe(0);
+    expect(exported.stdout).toContain(`exported ${tiny.slice(0, 12)}`);
+    expect(exported.stderr).toContain("--allow-external-links");
+
+    expect((await box.cli(["cache", "remove", tiny])).exitCode).toBe(0);
+    const imported = await box.cli(["cache", "import", file, "--allow-external-links", "--json"]);
+    expect(imported.exitCode).toBe(0);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ hash: tiny, replaced: false });
+    expect((await listJson(box)).map((e) => e.hash)).toContain(tiny);
+
+    const again = await box.cli(["cache", "import", file, "--allow-external-links"]);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain("already exists");
+
+    other = await makeSandbox("elsewhere");
+    const moved = await other.cli(["cache", "import", file, "--allow-external-links"]);
+    expect(moved.exitCode).toBe(1);
+    expect(moved.stderr).toContain("not relocatable");
+    expect(moved.stderr).toContain(`--cache-dir ${box.cacheDir}`);
+    await expect(readdir(join(other.cacheDir, "envs"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("usage errors exit 2: no or unknown subcommand, wrong arity, a flag that does not apply", async () => {
+    for (const args of [["cache"], ["cache", "frob"], ["cache", "remove"], ["cache", "list", "--force"], ["cache", "export", "abcdef"]]) {
+      const r = await box.cli(args);
+      expect({ args, exitCode: r.exitCode }).toEqual({ args, exitCode: 2 });
+    }
+  });
+});

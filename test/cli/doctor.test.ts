@@ -1,0 +1,41 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { CLI, makeSandbox, type Sandbox } from "./operator-sandbox.js";
+
+let box: Sandbox;
+beforeEach(async () => {
+  box = await makeSandbox();
+});
+afterEach(async () => {
+  await box.cleanup();
+});
+
+describe("hypha-conda-worker doctor (built CLI)", () => {
+  it("--json is one clean JSON object with every field an operator needs", async () => {
+    const r = await box.cli(["doctor", "--json"]);
+    expect(r.exitCode).toBe(0);
+    const report = JSON.parse(r.stdout) as Record<string, any>;
+    expect(Object.keys(report).sort()).toEqual(["cache", "leases", "locks", "node", "ok", "packageManagers", "python3"]);
+    expect(report.packageManagers.found).toEqual([{ name: "micromamba", version: expect.any(String), path: box.options.packageManager }]);
+    expect(report.packageManagers.chosen).toEqual(report.packageManagers.found[0]);
+    expect(report.cache).toMatchObject({ dir: box.cacheDir, writable: true, freeBytes: expect.any(Number), totalBytes: expect.any(Number) });
+    expect(report.python3).toMatchObject({ found: true, version: expect.stringMatching(/^3\./) });
+    expect(report.node.version).toMatch(/^v\d+/);
+    expect(report.ok).toBe(true);
+  });
+
+  it("prints a readable report, and exits 1 when nothing can build envs here", async () => {
+    const r = await box.cli(["doctor"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain("Package managers:");
+    expect(r.stdout).toMatch(/micromamba\s+\S+\s+\S+micromamba\s+<- chosen/);
+    expect(r.stdout).toContain(`dir        ${box.cacheDir}`);
+    expect(r.stdout).toContain("OK: this machine can build and run envs.");
+
+    const flags = box.flags.filter((f, i) => f !== "--package-manager" && box.flags[i - 1] !== "--package-manager");
+    const bare = await execa(process.execPath, [CLI, "doctor", ...flags], { env: { ...box.env, PATH: "/nonexistent-bin" }, extendEnv: false, reject: false });
+    expect(bare.exitCode).toBe(1);
+    expect(bare.stdout).toContain("none found");
+    expect(bare.stdout).toContain("NOT OK");
+  });
+});

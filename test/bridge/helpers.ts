@@ -50,7 +50,8 @@ export function startApp(source: string, options: { mode?: ServiceMode; identity
   let err = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  // "close" (not "exit"): resolves after the output pipes are drained too.
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   const logs: Array<{ type: string; line: string }> = [];
   const host = createBridgeHost({
     channel: child.stdio[3] as Duplex,
@@ -77,4 +78,13 @@ export function startApp(source: string, options: { mode?: ServiceMode; identity
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Polls `check` until it holds (stdout and the bridge are separate pipes, so their order is not fixed). */
+export async function eventually(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

@@ -1,6 +1,6 @@
 /** The bridge host in local mode against the real runner on python3: calls, values, callbacks, errors, execute. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type RunningApp } from "./helpers.js";
+import { eventually, startApp, type RunningApp } from "./helpers.js";
 
 const APP = `
 import asyncio, os, time
@@ -76,6 +76,7 @@ describe("bridge host, local mode", () => {
     await app.host.mainDone;
     expect(app.host.appConnected).toBe(true);
     expect(app.host.registeredServices().sort()).toEqual(["ctx", "default"]);
+    await eventually(() => app.stdout().includes("registered"), "the app's print");
     expect(app.stdout()).toContain("registered ws-test/app-client:default ws-test");
     expect(app.child.exitCode).toBeNull();
   });

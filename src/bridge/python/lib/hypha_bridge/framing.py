@@ -40,6 +40,7 @@ class Channel:
         self._bulk = collections.deque()
         self._closed = False
         self._next_blob = 1
+        self._busy = False
         self._blob_lock = threading.Lock()
         self._reader = threading.Thread(target=self._read_loop, name="hypha-bridge-reader", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name="hypha-bridge-writer", daemon=True)
@@ -60,7 +61,7 @@ class Channel:
                 if self._closed:
                     raise ConnectionError("the bridge channel to the worker is closed")
                 self._control.append(frame)
-                self._cond.notify()
+                self._cond.notify_all()
             return
         ids = []
         with self._blob_lock:
@@ -75,7 +76,12 @@ class Channel:
             if self._closed:
                 raise ConnectionError("the bridge channel to the worker is closed")
             self._bulk.append(item)
-            self._cond.notify()
+            self._cond.notify_all()
+
+    def drain(self, timeout):
+        """Waits (up to `timeout` seconds) until everything queued has been written."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._closed or (not self._control and not self._bulk and not self._busy), timeout)
 
     def close(self):
         with self._cond:
@@ -121,8 +127,12 @@ class Channel:
                         parts = self._next_bulk_frame()
                     else:
                         return
+                    self._busy = True
                 for part in parts:
                     self._write_all(part)
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
         except OSError:
             self._shutdown()
 

@@ -6,6 +6,7 @@ stop (SIGTERM); 1 with a traceback on stderr when it raises; the app's own code 
 import os
 import platform
 import signal
+import threading
 import sys
 import traceback
 import types
@@ -24,8 +25,10 @@ def _on_sigterm(signum, frame):
     raise SystemExit(0)
 
 
-def _stop_now(code):
+def _stop_now(code, peer=None):
     # Stopped by the worker: leave without waiting for app threads still busy in calls.
+    if peer is not None:
+        peer.channel.drain(1.0)
     _flush()
     os._exit(code)
 
@@ -43,8 +46,13 @@ def _load_main_module(path):
 
 
 def _direct_hypha_rpc_in_use():
+    # A real hypha_rpc (installed in the env) that still runs a background thread, e.g. hypha_rpc.sync's
+    # event loop, is serving the app directly: keep the process alive like an upstream kernel would.
     real = sys.modules.get("hypha_rpc")
-    return real is not None and not getattr(real, "__version__", "").endswith("hypha-conda-worker-bridge")
+    if real is None or getattr(real, "__version__", "").endswith("hypha-conda-worker-bridge"):
+        return False
+    main = threading.main_thread()
+    return any(t is not main and t.is_alive() and not t.name.startswith("hypha-bridge") for t in threading.enumerate())
 
 
 def run(entry_point, fd):
@@ -78,6 +86,7 @@ def run(entry_point, fd):
     connected = bridge_server.state["connected"] or _direct_hypha_rpc_in_use()
     peer.notify({"t": "main_done", "connected": bool(connected)})
     if not connected:
+        peer.channel.drain(5.0)
         _flush()
         return 0
     try:

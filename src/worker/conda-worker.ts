@@ -27,6 +27,8 @@ export interface WorkerSession {
   getLogs(type?: LogType, offset?: number, limit?: number): unknown;
   execute(code: string, timeoutMs: number): Promise<ExecuteResult>;
   waitForService(id: string, timeoutMs: number): Promise<void>;
+  /** Resolves when the app has ended (completed, failed or stopped). */
+  whenEnded?(): Promise<unknown>;
 }
 
 export type SessionFactory = (deps: SessionDeps, config: StartConfig) => WorkerSession | Promise<WorkerSession>;
@@ -125,7 +127,10 @@ export class CondaWorker {
     this.logger.info(`starting session ${startConfig.id} (app ${startConfig.app_id})`);
     try {
       await session.start({ onProgress: forwarder.sink });
-      await waitUntilAppIsUp(session, startConfig, validated.waitForService);
+      await waitUntilAppIsUp(session, startConfig, validated.waitForService, (message) => {
+        this.logger.warn(message);
+        forwarder.sink({ phase: "running", type: "warning", message, elapsed: 0 });
+      });
       this.logger.info(`session ${startConfig.id} is ${session.info().status}`);
       // The callback lives only as long as this call: deliver what is queued (bounded) before returning.
       await forwarder.flush(PROGRESS_FLUSH_MS);

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { execa, type Result } from "execa";
+import { execa } from "execa";
 import { createEnvManager } from "../../src/env/env-manager.js";
 import type { EnvManager, EnvOptions } from "../../src/env/types.js";
 import { fakePmEnv, fakePmPath, FIXTURE_CHANNEL_URL, readInvocationLog, type FakePmInvocation } from "../support/fake-pm.js";
@@ -18,6 +18,12 @@ export const PREWARM_SCRIPT = fileURLToPath(new URL("../../scripts/prewarm", imp
 
 export const app = (name: string) => join(FIXTURES, "apps", name);
 export const envFile = () => join(FIXTURES, "envs", "environment.yml");
+
+export interface CliRun {
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+}
 
 export interface Sandbox {
   dir: string;
@@ -33,7 +39,7 @@ export interface Sandbox {
   /** Package-manager invocations so far. */
   invocations(): FakePmInvocation[];
   /** Runs `node dist/cli.js <args> <flags>` (never throws on a non-zero exit). */
-  cli(args: string[], extraEnv?: Record<string, string>): Promise<Result<{ reject: false }>>;
+  cli(args: string[], extraEnv?: Record<string, string>): Promise<CliRun>;
   cleanup(): Promise<void>;
 }
 
@@ -62,8 +68,10 @@ export async function makeSandbox(cacheName = "cache"): Promise<Sandbox> {
     options,
     manager: () => createEnvManager(options, { env }),
     invocations: () => readInvocationLog(log),
-    cli: (args, extraEnv = {}) =>
-      execa(process.execPath, [CLI, ...args, ...flags], { env: { ...env, ...extraEnv }, extendEnv: false, reject: false, stdin: "ignore", timeout: 120_000 }),
+    cli: async (args, extraEnv = {}) => {
+      const r = await execa(process.execPath, [CLI, ...args, ...flags], { env: { ...env, ...extraEnv }, extendEnv: false, reject: false, stdin: "ignore", timeout: 120_000 });
+      return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+    },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

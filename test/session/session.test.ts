@@ -267,6 +267,39 @@ describe("Session process cleanup and HTTP files", () => {
     expect(h.session.info().status).toBe("stopped");
   });
 
+  it("an app that exits 0 leaving a background child: completed, and the child is killed", async () => {
+    const app = tempApp(
+      [
+        "import subprocess, sys",
+        "code = 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)'",
+        "child = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)",
+        "print('CHILD', child.pid, flush=True)",
+      ].join("\n"),
+    );
+    const h = harness(app, { deps: { stopGraceMs: 200 } });
+    const statuses: string[] = [];
+    h.session.onStatusChange((status) => statuses.push(status));
+    await h.start();
+    const info = await h.session.whenEnded();
+    expect(info.status).toBe("completed");
+    expect(statuses).toEqual(["running", "completed"]);
+    const childPid = Number((await waitForLine(h.session, /^CHILD /)).slice(6));
+    expect(isProcessAlive(childPid)).toBe(false);
+  });
+
+  it("stop while waiting for the handshake: stopped, process killed", async () => {
+    const app = tempApp("import os, time\nprint('PID', os.getpid(), flush=True)\ntime.sleep(60)\n");
+    const h = harness(app, { config: { timeout: 60 }, runtime: createRuntimeDouble({ neverReady: true }) });
+    const started = h.start();
+    const pid = Number((await waitForLine(h.session, /^PID /)).slice(4));
+    await h.session.stop();
+    await expect(started).rejects.toThrow(/stopped while starting/);
+    expect(h.session.info().status).toBe("stopped");
+    expect(isProcessAlive(pid)).toBe(false);
+    expect(h.env.activeLeases()).toBe(0);
+    expect(h.sessionDirs()).toEqual([]);
+  });
+
   it("fetches the app over HTTP from app_files_base_url with the app token", async () => {
     const appDir = path.join(APPS, "staged-files");
     const seen: string[] = [];

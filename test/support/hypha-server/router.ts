@@ -94,7 +94,8 @@ export class Router {
       return;
     }
     const target = this.clients.get(to);
-    if (target) {
+    // A socket that is already closing counts as gone: a frame sent to it would be lost silently.
+    if (target && target.socket.readyState === target.socket.OPEN) {
       target.socket.send(joinFrame(main, extra));
       return;
     }

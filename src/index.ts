@@ -22,3 +22,7 @@ export { connectToHypha, type HyphaServer, type HyphaConnectOptions } from "./hy
 export { Session, type StatusListener } from "./session/session.js";
 export { createHttpFileSource, createDirectoryFileSource } from "./session/app-files.js";
 export type { SessionInfo, SessionStatus, StartConfig, SessionDeps, SessionStartOptions, AppFileSource, LogType, LogLimits } from "./session/types.js";
+export { prewarmEnvs, type PrewarmOptions, type PrewarmResult } from "./env/prewarm.js";
+export { exportEnv, importEnv, inspectArchive, type ArchiveManifest, type ExportResult, type ImportOptions, type ImportResult } from "./env/archive.js";
+export { gatherDoctorReport, type DoctorReport, type DoctorLock, type DoctorLease } from "./env/doctor.js";
+export { createProgressRenderer, type ProgressRenderer } from "./cli/render-progress.js";

@@ -167,6 +167,11 @@ async function runCreate(ctx: EnsureContext, job: CreateJob, envFile: string, wo
       timeoutMs: ctx.options.createTimeoutMs,
       signal: AbortSignal.any([stop, pkgsLock.lost]),
       cwd: workDir,
+      // Recorded so that whoever takes over a lock this process died holding can kill the orphaned tool.
+      onSpawn: (pid) => {
+        void job.lock.updateHolder({ childPgid: pid }).catch(() => undefined);
+        void pkgsLock.updateHolder({ childPgid: pid }).catch(() => undefined);
+      },
       onLine: (line, stream) => {
         const text = scrubToolText(line).trim();
         // With --json, stdout is one JSON document: its lines are not progress.

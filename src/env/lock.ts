@@ -45,6 +45,8 @@ export interface LockHolder {
 export interface HeldLock {
   /** Aborted when the lock is compromised (its heartbeat failed or another process took it over). */
   readonly lost: AbortSignal;
+  /** Adds facts to the holder record, e.g. `childPgid` once the package manager runs. */
+  updateHolder(info: Record<string, string | number>): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -82,8 +84,17 @@ export async function acquireLock(lockPath: string, options: AcquireLockOptions)
           }
         },
       });
-      await writeHolder(lockPath, options.holderInfo);
-      return { lost: lost.signal, release: () => releaseQuietly(lockPath, release) };
+      await reapOrphanOfDeadHolder(lockPath);
+      let info: Record<string, string | number> = { ...options.holderInfo };
+      await writeHolder(lockPath, info);
+      return {
+        lost: lost.signal,
+        updateHolder: async (extra) => {
+          info = { ...info, ...extra };
+          await writeHolder(lockPath, info);
+        },
+        release: () => releaseQuietly(lockPath, release),
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ELOCKED") {
         throw new EnvError("E_LOCK", `could not take the lock for ${options.label} at ${lockPath}: ${(error as Error).message}; check that the cache directory is writable`, { cause: error });
@@ -141,7 +152,33 @@ function describeHolder(holder: LockHolder | undefined): string {
   return holder ? ` (held by pid ${holder.pid} on ${holder.hostname} since ${holder.since})` : " (held by another process)";
 }
 
-async function writeHolder(lockPath: string, info: Record<string, string> = {}): Promise<void> {
+/**
+ * A holder SIGKILLed mid-create leaves its package manager running (it has its own process group) and
+ * writing into the prefix and the package cache. Taking over such a lock on the same host kills that group
+ * first. A holder record is only left behind by a holder that died, and its own pid must be gone too.
+ */
+async function reapOrphanOfDeadHolder(lockPath: string): Promise<void> {
+  const previous = await readLockHolder(lockPath);
+  if (!previous || previous.hostname !== os.hostname() || previous.pid === process.pid || isPidAlive(previous.pid)) return;
+  const pgid = previous.childPgid;
+  if (typeof pgid !== "number" || !Number.isInteger(pgid) || pgid <= 1) return;
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
+
+function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function writeHolder(lockPath: string, info: Record<string, string | number> = {}): Promise<void> {
   const holder: LockHolder = { ...info, pid: process.pid, hostname: os.hostname(), since: new Date().toISOString() };
   try {
     await fs.writeFile(lockHolderPath(lockPath), JSON.stringify(holder));

@@ -11,6 +11,8 @@ export interface RunToolOptions {
   signal?: AbortSignal;
   cwd?: string;
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /** Called with the tool's pid (= its process group id) right after it started. */
+  onSpawn?: (pid: number) => void;
   /** Grace between SIGTERM and SIGKILL of the group. */
   killGraceMs?: number;
 }
@@ -62,7 +64,14 @@ export async function runTool(command: ToolCommand, options: RunToolOptions): Pr
     maxBuffer: 64 * 1024 * 1024,
   });
   const pid = child.pid;
-  if (pid !== undefined) liveGroups.add(pid);
+  if (pid !== undefined) {
+    liveGroups.add(pid);
+    try {
+      options.onSpawn?.(pid);
+    } catch {
+      // Informational only.
+    }
+  }
   let timedOut = false;
   let aborted = false;
   const kill = () => killGroup(pid, options.killGraceMs ?? 3000);

@@ -216,3 +216,23 @@ describe("spec files", () => {
     expect(JSON.parse(missing.stdout).exception_name).toBe("EnvironmentFileNotFound");
   });
 });
+
+describe("version-dependent flags", () => {
+  it("conda before 23.7 has no `env create --yes`", async () => {
+    const yml = writeEnvironmentYml(tmp, { dependencies: ["tinytool"] });
+    const old = await runFakePm("conda", ["env", "create", "-p", path.join(tmp, "a"), "-f", yml, "--yes"], { env: env({ version: "23.5.2" }) });
+    expect(old.exitCode).toBe(2);
+    expect(old.stderr).toContain("unrecognized arguments: --yes");
+  });
+});
+
+describe("prefixes with spaces", () => {
+  it("console scripts use a /bin/sh trampoline and still run", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const prefix = path.join(tmp, "with space", "env");
+    const run = await runFakePm("micromamba", createArgs(prefix, "tinyapp"), { env: env() });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(prefix, "bin", "tinyapp"), "utf8").split("\n")[0]).toBe("#!/bin/sh");
+    expect(execFileSync(path.join(prefix, "bin", "tinyapp"), { encoding: "utf8" })).toBe("tinyapp 1.0 with tinylib 2.0\n");
+  });
+});

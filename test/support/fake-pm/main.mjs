@@ -32,6 +32,10 @@ export async function main(executable, args, env = process.env) {
       process.stdout.write(opts.json ? `${JSON.stringify(info, null, 2)}\n` : formatInfo(info));
       return 0;
     }
+    if (flavour.style === "conda" && command === "env create" && opts.yes && condaBefore(flavour, [23, 7])) {
+      // `conda env create --yes` only exists since conda 23.7.
+      throw new PmFailure("usage", { conda: "unrecognized arguments: --yes", libmamba: "" });
+    }
     const progressFor = flavour.style === "conda" ? condaProgress : libmambaProgress;
     const progress = progressFor({ ...ctx, prefix: "" });
     await runCreate({
@@ -54,6 +58,12 @@ export async function main(executable, args, env = process.env) {
     process.stderr.write(rendered.stderr);
     return rendered.exitCode;
   }
+}
+
+function condaBefore(flavour, [major, minor]) {
+  const version = flavour.mamba1 ? "25.11.1" : flavour.version;
+  const [a, b] = version.split(".").map(Number);
+  return a < major || (a === major && b < minor);
 }
 
 function readKnobs(env) {

@@ -52,12 +52,24 @@ export async function evictEnvs(deps: EvictDeps, limits: EvictionLimits, exclude
   if (limits.maxEnvs === undefined && limits.maxSizeBytes === undefined && limits.maxAgeMs === undefined) return [];
   const listed = await listCachedEnvs(deps.layout, { leaseStaleMs: deps.leaseStaleMs });
   const removed: CacheEntry[] = [];
-  for (const env of selectEvictions(listed, limits, Date.now(), exclude)) {
+  const gone = new Set<string>();
+  // An env that cannot go (locked by a create, leased meanwhile) is skipped and the plan redone, so the
+  // next least recently used env takes its place.
+  const skipped = new Set(exclude);
+  const now = Date.now();
+  for (;;) {
+    const [next] = selectEvictions(listed.filter((e) => !gone.has(e.hash)), limits, now, skipped);
+    if (!next) break;
+    let deleted = false;
     try {
-      if (await deleteEnv(deps, env, { force: false, waitMs: 0 })) removed.push(toCacheEntry(env));
+      deleted = await deleteEnv(deps, next, { force: false, waitMs: 0 });
     } catch (error) {
-      deps.logger.warn(`eviction skipped ${env.prefix}: ${(error as Error).message}`);
+      deps.logger.warn(`eviction skipped ${next.prefix}: ${(error as Error).message}`);
     }
+    if (deleted) {
+      gone.add(next.hash);
+      removed.push(toCacheEntry(next));
+    } else skipped.add(next.hash);
   }
   return removed;
 }

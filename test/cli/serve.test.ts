@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveServeSettings } from "../../src/cli/serve.js";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
 import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
+import { AppManagerStandIn } from "../support/app-manager.js";
+import { readFileSync } from "node:fs";
+import YAML from "yaml";
 import { fakePmEnv, fakePmPath } from "../support/fake-pm.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -58,9 +61,10 @@ describe("serve process", () => {
     expect(r.stderr).toMatch(/E_CONFIG.*--server-url.*HYPHA_SERVER_URL/);
   });
 
-  it("prints the service id, serves, and exits 0 on SIGTERM after unregistering", async () => {
+  it("prints the service id, serves, and on SIGTERM stops its sessions, unregisters and exits 0", async () => {
     const token = server.issueToken({ workspace: "ws-ops", userId: "operator" });
-    child = execa("node", [CLI, "serve", "--client-id", "w1", "--visibility", "public", "--working-dir", path.join(tmp, "work")], {
+    const channel = `conda-forge=file://${path.join(ROOT, "fixtures/channel")}`;
+    child = execa("node", [CLI, "serve", "--client-id", "w1", "--visibility", "public", "--working-dir", path.join(tmp, "work"), "--channel-map", channel], {
       cwd: ROOT,
       reject: false,
       env: fakePmEnv({
@@ -83,8 +87,23 @@ describe("serve process", () => {
     observer = await connectToHypha({ server_url: server.url, token: server.issueToken({ workspace: "ws-user-x", userId: "x" }) });
     const svc = await observer.getService(id);
     expect(svc.type).toBe("server-app-worker");
+    const manager = await AppManagerStandIn.create(server);
+    let pid: number;
+    try {
+      const manifest = YAML.parse(readFileSync(path.join(ROOT, "fixtures/apps/counter/manifest.yaml"), "utf8")) as Record<string, unknown>;
+      const main = readFileSync(path.join(ROOT, "fixtures/apps/counter/main.py"), "utf8");
+      await manager.install({ manifest: { ...manifest, startup_config: { wait_for_service: false } }, files: { "main.py": main } }, { workspace: "ws-user-x", user: "x", verify: false, compile: false });
+      const session = await manager.start("counter", { workspace: "ws-user-x", user: "x", workerId: id, timeout: 60 });
+      const running = (session.progress as Array<{ message?: string }>).map((p) => p.message ?? "").join("\n");
+      pid = Number(/pid (\d+)/.exec(running)?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      expect(() => process.kill(pid, 0)).not.toThrow();
+    } finally {
+      await manager.close();
+    }
     child.kill("SIGTERM");
     const result = await child;
+    expect(() => process.kill(pid, 0)).toThrow();
     expect(result.exitCode).toBe(0);
     expect(String(result.stderr)).not.toContain(token);
     await expect(observer.getService(id)).rejects.toThrow();

@@ -1,0 +1,74 @@
+// Reference facts that hold for the real tools too: these run against packageManagerTarget(), i.e. the fake
+// by default, or a real conda/mamba/micromamba with HYPHA_CONDA_TEST_PACKAGE_MANAGER + HYPHA_CONDA_TEST_CHANNEL.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeTempDir, runFakePm, writeEnvironmentYml } from "./fake-pm.js";
+import { itFakeOnly, packageManagerEnv, packageManagerTarget, REAL_CHANNEL_ENV, REAL_PM_ENV } from "./package-manager-target.js";
+
+const target = packageManagerTarget("micromamba");
+let tmp: string;
+let env: Record<string, string>;
+beforeAll(() => {
+  tmp = makeTempDir("fake-pm-conf-");
+  env = packageManagerEnv(target, { home: path.join(tmp, "home"), pkgsDir: path.join(tmp, "pkgs"), rootPrefix: path.join(tmp, "root") });
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const createFromYml = (prefix: string, yml: string) =>
+  target.name === "micromamba" ? ["create", "-p", prefix, "-f", yml, "-y", "--json"] : ["env", "create", "-p", prefix, "-f", yml, "--yes", "--json"];
+
+describe(`reference facts against ${target.reason}`, () => {
+  it("--version has the flavour's format", async () => {
+    const run = await runFakePm(target.path, ["--version"], { env });
+    expect(run.exitCode).toBe(0);
+    const pattern = { conda: /^conda \d+\.\d+\.\d+\n$/, mamba: /^(\d+\.\d+\.\d+\n|mamba \d+\.\d+\.\d+\nconda \d+\.\d+\.\d+\n)$/, micromamba: /^\d+\.\d+\.\d+\n$/ }[target.name];
+    expect(run.stdout).toMatch(pattern);
+  });
+
+  it("creates an env whose python runs, with pip pulled in by python, a console script and an activation script", async () => {
+    const yml = writeEnvironmentYml(tmp, { channels: [target.channelUrl, "nodefaults"], dependencies: ["python", "tinyapp", "tinyactivate", "tinytool"] });
+    const prefix = path.join(tmp, "envs", "full");
+    const run = await runFakePm(target.path, createFromYml(prefix, yml), { env });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).success).toBe(true);
+    const out = execFileSync(path.join(prefix, "bin", "python"), ["-c", "import tinylib, pip; print(tinylib.__version__)"], { encoding: "utf8" });
+    expect(out.trim()).toBe("2.0");
+    expect(execFileSync(path.join(prefix, "bin", "tinyapp"), { encoding: "utf8" })).toContain("tinylib 2.0");
+    expect(execFileSync(path.join(prefix, "bin", "tinytool"), { encoding: "utf8" })).toContain("tinytool 0.1");
+    expect(fs.readFileSync(path.join(prefix, "etc", "conda", "activate.d", "tinyactivate.sh"), "utf8")).toContain("TINYACTIVATE_HOME");
+    const meta = fs.readdirSync(path.join(prefix, "conda-meta"));
+    expect(meta).toContain("history");
+    expect(meta.some((f) => /^pip-.*\.json$/.test(f))).toBe(true);
+    expect(fs.readFileSync(path.join(prefix, "conda-meta", "history"), "utf8")).toMatch(/^\+.*::tinylib-2\.0-/m);
+  });
+
+  it("fails with exit code 1 on a missing package and on unsatisfiable specs", async () => {
+    for (const deps of [["nosuchpkg-xyz"], ["tinyapp", "tinylib<2"]]) {
+      const yml = writeEnvironmentYml(tmp, { channels: [target.channelUrl, "nodefaults"], dependencies: deps }, "bad.yml");
+      const run = await runFakePm(target.path, createFromYml(path.join(tmp, "envs", "bad"), yml), { env });
+      expect(run.exitCode).toBe(1);
+    }
+  });
+
+  itFakeOnly("the fake reports which target it is", () => {
+    expect(target.kind).toBe("fake");
+  });
+});
+
+describe("packageManagerTarget", () => {
+  it("uses the fake unless a real tool is configured", () => {
+    const fake = packageManagerTarget("conda", {});
+    expect(fake).toMatchObject({ kind: "fake", name: "conda" });
+    expect(fake.reason).toContain(REAL_PM_ENV);
+  });
+
+  it("needs both variables and an executable for a real tool", () => {
+    const someExecutable = process.execPath;
+    expect(() => packageManagerTarget("conda", { [REAL_PM_ENV]: someExecutable })).toThrow(REAL_CHANNEL_ENV);
+    expect(() => packageManagerTarget("conda", { [REAL_PM_ENV]: "relative/conda", [REAL_CHANNEL_ENV]: "file:///c" })).toThrow("absolute path");
+    const real = packageManagerTarget("conda", { [REAL_PM_ENV]: someExecutable, [REAL_CHANNEL_ENV]: "file:///srv/channel" });
+    expect(real).toMatchObject({ kind: "real", path: someExecutable, channelUrl: "file:///srv/channel" });
+  });
+});

@@ -25,7 +25,8 @@ ${ENV_OPTIONS_HELP}
 Output (--json), one line per source:
   {"source","hash","prefix","status":"created"|"cached"|"failed","seconds","packageManager":{"name","version","path"},"error"?}
 
-Exit status: 0 when every env is ready, 1 when any failed, 2 on bad usage.
+Exit status: 0 when every env is ready, 1 when any failed, 2 on bad usage, 130 when interrupted
+(SIGINT/SIGTERM: running creates are stopped and their partial envs removed).
 `;
 
 function resolveConcurrency(values: Record<string, unknown>, env: NodeJS.ProcessEnv): number {
@@ -65,15 +66,24 @@ async function run(values: Record<string, unknown>, positionals: string[], ctx: 
   const options = resolveEnvOptions(values, ctx.env);
   const manager = createEnvManager(options, { env: ctx.env });
   const renderer = createProgressRenderer({ stream: ctx.stderr, isTTY: ctx.isTTY });
+  // SIGINT/SIGTERM (Ctrl-C, a cron timeout, docker stop) abort the creates: the env layer kills the tool
+  // and removes the partial prefix, so an interrupted prewarm leaves nothing half-built.
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => interrupt.abort(new Error(`prewarm interrupted by ${signal}`));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   let results: PrewarmResult[];
   try {
     results = await prewarmEnvs(positionals, manager, {
       concurrency,
       specOptions: options,
       onProgress: (source, event) => renderer.update(source, event),
+      signal: interrupt.signal,
     });
   } finally {
     renderer.close();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
   for (const r of results) {
     if (values.json) ctx.stdout.write(toJsonLine(r));
@@ -81,6 +91,7 @@ async function run(values: Record<string, unknown>, positionals: string[], ctx: 
   }
   const failed = results.filter((r) => r.status === "failed").length;
   if (!values.json) ctx.stdout.write(`${results.length - failed} of ${results.length} env(s) ready${failed ? `, ${failed} failed` : ""}\n`);
+  if (interrupt.signal.aborted) return 130;
   return failed > 0 ? 1 : 0;
 }
 

@@ -74,6 +74,8 @@ export async function prewarmEnvs(sources: string[], manager: EnvManager, opts: 
     let ownsEnsure = false;
     try {
       const spec = await specs[index]!;
+      // After an interrupt, sources not yet started are reported as failed, never started.
+      opts.signal?.throwIfAborted();
       const specHash: string = hashEnvSpec(spec);
       hash = specHash;
       let ensure = inFlight.get(specHash);

@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
-import { app, creates, envFile, makeSandbox, PREWARM_SCRIPT, type Sandbox } from "./operator-sandbox.js";
+import { app, CLI, creates, envFile, makeSandbox, PREWARM_SCRIPT, type Sandbox } from "./operator-sandbox.js";
 
 let box: Sandbox;
 beforeEach(async () => {
@@ -65,6 +68,42 @@ describe("hypha-conda-worker prewarm (built CLI, fake micromamba)", () => {
     expect(bad.stderr).toContain("--concurrency");
     expect(box.invocations()).toEqual([]);
   });
+});
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("interrupting prewarm", () => {
+  it("SIGTERM stops the running create, removes its partial env, skips the rest and exits 130", async () => {
+    const child = execa(process.execPath, [CLI, "prewarm", app("tiny"), envFile(), "--json", "--concurrency", "1", ...box.flags], {
+      env: { ...box.env, FAKE_PM_DELAY_MS: "5000" },
+      extendEnv: false,
+      reject: false,
+    });
+    try {
+      // Wait (bounded by the test timeout) until the tool is creating the first env.
+      while (creates(box.invocations()).length === 0) await sleep(50);
+      await sleep(200);
+      child.kill("SIGTERM");
+      const r = await child;
+      expect(r.exitCode).toBe(130);
+      const lines = String(r.stdout).split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.map((l) => l.status)).toEqual(["failed", "failed"]);
+      expect(lines[1]!.error).toContain("interrupted by SIGTERM");
+      expect(creates(box.invocations())).toHaveLength(1);
+      const toolPid = creates(box.invocations())[0]!.pid;
+      expect(isAlive(toolPid)).toBe(false);
+      expect((await readdir(join(box.cacheDir, "envs"))).filter((n) => !n.startsWith("."))).toEqual([]);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 30_000);
 });
 
 describe("scripts/prewarm", () => {

@@ -26,3 +26,4 @@ export { prewarmEnvs, type PrewarmOptions, type PrewarmResult } from "./env/prew
 export { exportEnv, importEnv, inspectArchive, type ArchiveManifest, type ExportResult, type ImportOptions, type ImportResult } from "./env/archive.js";
 export { gatherDoctorReport, type DoctorReport, type DoctorLock, type DoctorLease } from "./env/doctor.js";
 export { createProgressRenderer, type ProgressRenderer } from "./cli/render-progress.js";
+export { createEnvManager, type EnvManagerDeps } from "./env/env-manager.js";

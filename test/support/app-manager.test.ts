@@ -67,6 +67,29 @@ describe("calling convention", () => {
     expect(seen?.rpcContext).toMatchObject({ ws: "public", user: { id: "root" } });
   });
 
+  it("maps kwargs by parameter name and drops every positional: naive get_logs loses session_id, keeps type/offset/limit", async () => {
+    const naive = await worker({ workspace: "ws-user-naive2", kwargsAware: false, visibility: "public" });
+    const ctx = manager.contextFor({ workspace: "ws-user-naive2" });
+    await manager.callWithKwargs(naive.id, "get_logs", ["ws-user-naive2/app"], { type: "stderr", offset: 3, limit: 7, context: ctx });
+    // get_logs(session_id, type, offset, limit, context) received (undefined, "stderr", 3, 7, rpcContext).
+    expect(naive.seen[0]?.args).toEqual([undefined, "stderr", 3, 7]);
+    expect(naive.seen[0]?.rpcContext).toMatchObject({ ws: "public" });
+  });
+
+  it("without require_context a naive start(config, context) receives no arguments at all", async () => {
+    const naive = await worker({ workspace: "ws-user-naive3", kwargsAware: false, requireContext: false, visibility: "public" });
+    const ctx = manager.contextFor({ workspace: "ws-user-naive3" });
+    await expect(manager.callWithKwargs(naive.id, "start", [{ app_id: "x" }], { context: ctx })).rejects.toThrow(/reading 'workspace'/);
+    expect(naive.seen[0]).toMatchObject({ args: [], rpcContext: undefined });
+  });
+
+  it("calls positionally too, as JS clients and older servers do", async () => {
+    const w = await worker({ workspace: "ws-user-pos", visibility: "public" });
+    await manager.callPositional(w.id, "get_logs", ["ws-user-pos/app", "stdout", 0, 10]);
+    expect(w.wire[0]).toMatchObject({ method: "get_logs", withKwargs: false, argCount: 4 });
+    expect(w.seen[0]).toMatchObject({ args: ["ws-user-pos/app", "stdout", 0, 10], kwargs: {}, rpcContext: { ws: "public" } });
+  });
+
   it("delivers positionals and the real caller's context to a worker that reads the wire", async () => {
     const aware = await worker({ workspace: "ws-user-aware", visibility: "public" });
     const ctx = manager.contextFor({ workspace: "ws-user-aware", user: "aware-user", callerClientId: "browser" });
@@ -162,6 +185,16 @@ describe("worker discovery and install", () => {
     await manager.stop(session.id);
     const listed = await manager.listWorkers({ workspace: "ws-user-pat" });
     expect(listed.map((w) => w.id)).toEqual([publicWorker.id]);
+  });
+
+  it("selects the least loaded worker with mode min_load", async () => {
+    await worker({ workspace: "ws-user-load", load: 5 });
+    const light = await worker({ workspace: "ws-user-load", load: 1 });
+    await worker({ workspace: "ws-user-load", load: 3 });
+    await manager.install(APP, { workspace: "ws-user-load", user: "load", verify: false, compile: false });
+    const session = await manager.start("tiny-app", { workspace: "ws-user-load", user: "load", mode: "min_load" });
+    expect(session.worker_id).toBe(light.id);
+    await manager.stop(session.id);
   });
 
   it("uses a protected worker that authorizes workspace public", async () => {

@@ -181,6 +181,15 @@ export class AppManagerStandIn {
     return this.callWorker(service, method, positional, kwargs);
   }
 
+  /** Calls a service method positionally (how JS clients and older servers call) from the internal client. */
+  async callPositional(serviceId: string, method: string, args: unknown[]): Promise<unknown> {
+    const service = (await this.client.getService(serviceId)) as RemoteService;
+    const fn = service[method];
+    if (typeof fn !== "function") throw new Error(`Service ${serviceId} has no method ${method}`);
+    this.calls.push({ workerId: service.id, method, positional: args, kwargs: {} });
+    return (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+  }
+
   /** The real caller's context for an identity (what goes in the `context` keyword). */
   contextFor(identity: CallerIdentity = {}): CallerContext {
     return callerContext(identity);

@@ -21,6 +21,10 @@ export interface TinyWorkerOptions {
   app?: "serve" | "never";
   /** Define compile(). */
   withCompile?: boolean;
+  /** config.require_context (default true). */
+  requireContext?: boolean;
+  /** What get_load() answers (selection mode min_load). */
+  load?: number;
 }
 
 export interface WireCall {
@@ -81,7 +85,7 @@ export async function startTinyWorker(server: HyphaTestServer, options: TinyWork
   });
 
   const record = (method: string, raw: unknown[]): SeenCall => {
-    const rpcContext = raw.pop() as Record<string, unknown> | undefined;
+    const rpcContext = options.requireContext === false ? undefined : (raw.pop() as Record<string, unknown> | undefined);
     // hypha-rpc pads missing arguments with undefined up to fn.length before appending its context.
     while (raw.length > 0 && raw[raw.length - 1] === undefined) raw.pop();
     const tail = raw[raw.length - 1] as Record<string, unknown> | undefined;
@@ -99,7 +103,7 @@ export async function startTinyWorker(server: HyphaTestServer, options: TinyWork
     supported_types: options.supportedTypes ?? ["conda-python"],
     config: {
       visibility: options.visibility ?? "public",
-      require_context: true,
+      require_context: options.requireContext ?? true,
       ...(options.authorizedWorkspaces ? { authorized_workspaces: options.authorizedWorkspaces } : {}),
     },
     // Named parameters show what hypha-rpc maps kwargs onto; `arguments` holds what really arrived.
@@ -136,6 +140,10 @@ export async function startTinyWorker(server: HyphaTestServer, options: TinyWork
       return { items: [{ type: "stdout", content: "hello" }], total: 1, offset: call.kwargs.offset ?? call.args[2] ?? 0 };
     },
   };
+  if (options.load !== undefined) {
+    const load = options.load;
+    service.get_load = async () => load;
+  }
   if (options.withCompile) {
     service.compile = async function compile(manifest: Record<string, unknown>, files: unknown[], config: unknown, context: unknown) {
       void manifest, files, config, context;

@@ -8,7 +8,8 @@ import type { HyphaTestServer } from "../hypha-server/server.js";
 import { parseServiceId } from "../hypha-server/registry.js";
 
 export type RemoteService = Record<string, unknown> & { id: string };
-export type SelectionMode = "random" | "first" | "last";
+/** Upstream's selection modes; `min_load` = `select:min:get_load`; `select:min|max:<fn>` calls fn on each worker. */
+export type SelectionMode = "random" | "first" | "last" | "min_load" | `select:${"min" | "max"}:${string}`;
 
 export interface WorkerInfo {
   id: string;
@@ -48,7 +49,7 @@ export async function findWorker(server: HyphaTestServer, client: HyphaServer, t
         refusals.push(`${id}: ${(error as Error).message}`);
       }
     }
-    if (usable.length > 0) return pick(usable, mode);
+    if (usable.length > 0) return pickWorker(usable, mode);
   }
   const detail = refusals.length > 0 ? `; refused: ${refusals.join("; ")}` : "";
   throw new Error(`No server app worker found for type ${type} in workspace ${workspace} or public${detail}`);
@@ -77,8 +78,19 @@ export async function listReachableWorkers(server: HyphaTestServer, client: Hyph
   return out;
 }
 
-function pick<T>(items: T[], mode: SelectionMode): T {
-  if (mode === "first") return items[0] as T;
-  if (mode === "last") return items[items.length - 1] as T;
-  return items[Math.floor(Math.random() * items.length)] as T;
+/** Chooses among usable workers by `mode`. */
+export async function pickWorker(items: RemoteService[], mode: SelectionMode): Promise<RemoteService> {
+  if (mode === "first") return items[0] as RemoteService;
+  if (mode === "last") return items[items.length - 1] as RemoteService;
+  if (mode === "random") return items[Math.floor(Math.random() * items.length)] as RemoteService;
+  const [, direction, fnName] = (mode === "min_load" ? "select:min:get_load" : mode).split(":") as [string, "min" | "max", string];
+  if (!fnName || (direction !== "min" && direction !== "max")) throw new Error(`Invalid selection mode ${mode}; use random, first, last, min_load or select:min|max:<function>`);
+  let best: { svc: RemoteService; value: number } | undefined;
+  for (const svc of items) {
+    const fn = svc[fnName];
+    if (typeof fn !== "function") throw new Error(`Worker ${svc.id} has no ${fnName}() for selection mode ${mode}`);
+    const value = Number(await (fn as () => Promise<unknown>)());
+    if (!best || (direction === "min" ? value < best.value : value > best.value)) best = { svc, value };
+  }
+  return (best as { svc: RemoteService }).svc;
 }

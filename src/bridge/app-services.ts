@@ -14,6 +14,10 @@ export interface ConnectRequest {
   token?: string;
 }
 
+/** How long close() waits for Hypha to confirm unregister/disconnect before moving on. */
+export const UNREGISTER_WAIT_MS = 2000;
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 const trimSlash = (value: string) => value.replace(/\/+$/, "");
 
 /** Fails when the app's connect_to_server config names another server, workspace, client or token. */
@@ -40,6 +44,7 @@ export class AppServices {
   private server?: Promise<HyphaServer>;
   private readonly services = new Map<string, { full: string; service: Record<string, unknown> }>();
   private readonly waiters = new Set<{ id: string; resolve: () => void }>();
+  private disconnecting: Promise<void> = Promise.resolve();
   connected = false;
 
   constructor(
@@ -95,18 +100,23 @@ export class AppServices {
     return (await this.hypha()).listServices(query ?? {});
   }
 
-  /** Unregisters everything and drops the Hypha connection (services disappear). Never throws. */
-  async disconnect(): Promise<void> {
+  /** Unregisters everything and drops the Hypha connection (services disappear). Never throws; idempotent. */
+  disconnect(): Promise<void> {
     this.connected = false;
     const pending = this.server;
     this.server = undefined;
     const entries = [...this.services.values()];
     this.services.clear();
-    if (!pending) return;
+    if (pending) this.disconnecting = this.dropConnection(pending, entries.map((e) => e.full));
+    return this.disconnecting;
+  }
+
+  private async dropConnection(pending: Promise<HyphaServer>, fullIds: string[]): Promise<void> {
     try {
       const server = await pending;
-      await Promise.allSettled(entries.map((e) => server.unregisterService(e.full)));
-      await server.disconnect();
+      // Unregistering is a courtesy (disconnecting removes them too): never let a slow server hold up a stop.
+      await Promise.race([Promise.allSettled(fullIds.map((id) => server.unregisterService(id))), delay(UNREGISTER_WAIT_MS)]);
+      await Promise.race([server.disconnect(), delay(UNREGISTER_WAIT_MS)]);
     } catch {
       // The connection may already be gone; its services go with it.
     }

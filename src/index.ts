@@ -27,3 +27,6 @@ export { exportEnv, importEnv, inspectArchive, type ArchiveManifest, type Export
 export { gatherDoctorReport, type DoctorReport, type DoctorLock, type DoctorLease } from "./env/doctor.js";
 export { createProgressRenderer, type ProgressRenderer } from "./cli/render-progress.js";
 export { createEnvManager, type EnvManagerDeps } from "./env/env-manager.js";
+export type { EnvManager, EnvOptions, EnvSpec, EnvResult, EnsureEnvOptions, Lease, CacheEntry, EvictionLimits, PackageManagerInfo, PackageManagerName, PackageManagerReport } from "./env/types.js";
+export { cacheLayout, type CacheLayout } from "./env/cache-layout.js";
+export { readMarker, type EnvMarker } from "./env/marker.js";

@@ -148,4 +148,15 @@ describe("sessions with the real env manager, fake micromamba and the real bridg
     expect(result.status).toBe("ok");
     expect(result.result).toBe("2.0");
   }, 60_000);
+
+  it("service: waitForService and a call through the real bridge in local mode; stop ends it", async () => {
+    const session = sessionFor("service");
+    await session.start({ files: createDirectoryFileSource(path.join(APPS, "service")) });
+    await session.waitForService("default", 20_000);
+    expect(await session.callService("default", "add", [1, 2])).toBe(3);
+    expect(session.info().metadata.services).toContain("default");
+    expect(session.info().status).toBe("running");
+    await session.stop();
+    expect(session.info().status).toBe("stopped");
+  }, 60_000);
 });

@@ -1,5 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readdir } from "node:fs/promises";
+import { PassThrough } from "node:stream";
+import { main } from "../../src/cli/main.js";
+import { UsageError } from "../../src/errors.js";
 import { join } from "node:path";
 import { prewarmEnvs } from "../../src/env/prewarm.js";
 import type { CacheEntry } from "../../src/env/types.js";
@@ -108,10 +111,13 @@ describe("hypha-conda-worker cache (built CLI)", () => {
     await expect(readdir(join(other.cacheDir, "envs"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
-  it("usage errors exit 2: no or unknown subcommand, wrong arity, a flag that does not apply", async () => {
-    for (const args of [["cache"], ["cache", "frob"], ["cache", "remove"], ["cache", "list", "--force"], ["cache", "export", "abcdef"]]) {
-      const r = await box.cli(args);
-      expect({ args, exitCode: r.exitCode }).toEqual({ args, exitCode: 2 });
+  it("usage errors (the CLI maps them to exit 2): no or unknown subcommand, wrong arity, a flag that does not apply", async () => {
+    const ctx = { env: box.env, stdout: new PassThrough(), stderr: new PassThrough(), isTTY: false };
+    for (const args of [["cache"], ["cache", "frob"], ["cache", "remove"], ["cache", "list", "--force"], ["cache", "export", "abcdef"], ["cache", "list", "extra"]]) {
+      await expect(main([...args, ...box.flags], ctx), args.join(" ")).rejects.toBeInstanceOf(UsageError);
     }
+    const r = await box.cli(["cache", "frob"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("unknown subcommand");
   });
 });

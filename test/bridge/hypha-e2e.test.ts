@@ -2,6 +2,8 @@
  * End to end through the Hypha test server: the app (python3, no hypha-rpc installed) serves through the
  * bridge as its own Hypha client, and another hypha-rpc client calls it.
  */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
 import type { AppIdentity, ServiceMode } from "../../src/bridge/types.js";
@@ -149,5 +151,16 @@ server.register_service({"id": "default", "config": {"visibility": "public"}, "q
     expect(await app.exited).toBe(0);
     await app.host.close("the app exited"); // what the session does when its process ends
     await expect(caller.getService(`${WS}/app-exit:default`)).rejects.toThrow();
+  });
+
+  it("serves the fixtures/apps/service app (written like an upstream Hypha app) to another client", async () => {
+    const source = readFileSync(fileURLToPath(new URL("../../fixtures/apps/service/main.py", import.meta.url)), "utf8");
+    const { app, svc } = await startServing(source, "app-fixture");
+    expect(await svc.add!(2, 3)).toBe(5);
+    expect(await svc.echo!({ x: [1, 2] })).toEqual({ x: [1, 2] });
+    expect(await svc.apply!((v: string) => `${v}!`, "hi")).toBe("hi!");
+    expect(await svc.add_async!(1, 2)).toBe(3);
+    await expect(svc.fail!()).rejects.toThrow(/ValueError/);
+    expect(app.stdout()).not.toContain("Traceback");
   });
 });

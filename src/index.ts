@@ -30,3 +30,8 @@ export { createEnvManager, type EnvManagerDeps } from "./env/env-manager.js";
 export type { EnvManager, EnvOptions, EnvSpec, EnvResult, EnsureEnvOptions, Lease, CacheEntry, EvictionLimits, PackageManagerInfo, PackageManagerName, PackageManagerReport } from "./env/types.js";
 export { cacheLayout, type CacheLayout } from "./env/cache-layout.js";
 export { readMarker, type EnvMarker } from "./env/marker.js";
+export { createBridgeHost } from "./bridge/host.js";
+export { buildRunnerCommand, BRIDGE_FD, type RunnerCommandInput } from "./bridge/runner-command.js";
+export { locateBridgePython } from "./bridge/locate.js";
+export { PROTOCOL_VERSION as BRIDGE_PROTOCOL_VERSION } from "./bridge/wire.js";
+export type { AppIdentity, ServiceMode, RunnerCommand, BridgeHost, BridgeHostOptions, ExecuteResult, ExecuteOutput } from "./bridge/types.js";

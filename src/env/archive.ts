@@ -96,28 +96,29 @@ function manifestEntry(manifest: ArchiveManifest): ReadEntry {
 export async function exportEnv(manager: EnvManager, hashOrPrefix: string, outFile: string): Promise<ExportResult> {
   const entry = await findEnv(manager, hashOrPrefix);
   const marker = entry.marker;
-  const externalLinks = await externalLinksOf(entry.prefix);
-  const manifest: ArchiveManifest = {
-    format: ARCHIVE_FORMAT,
-    formatVersion: ARCHIVE_FORMAT_VERSION,
-    hash: entry.hash,
-    dirName: basename(entry.prefix),
-    cachePath: cacheLayout(manager.options.cacheDir).root,
-    prefix: marker.prefix,
-    platform: marker.spec?.subdir ?? currentSubdir(),
-    ...(marker.packageManager ? { tool: marker.packageManager } : {}),
-    ...(externalLinks.length > 0 ? { externalLinks } : {}),
-    createdAt: entry.createdAt,
-    exportedAt: new Date().toISOString(),
-    workerVersion: VERSION,
-  };
-  const target = join(dirname(outFile), `.${basename(outFile)}.${randomBytes(4).toString("hex")}.tmp`);
   // A lease keeps gc away while the env is read.
   const lease = await manager.acquireLease(entry.hash, `export-${process.pid}`);
+  const target = join(dirname(outFile), `.${basename(outFile)}.${randomBytes(4).toString("hex")}.tmp`);
+  let externalLinks: Array<{ path: string; target: string }>;
   try {
+    externalLinks = await externalLinksOf(entry.prefix);
+    const manifest: ArchiveManifest = {
+      format: ARCHIVE_FORMAT,
+      formatVersion: ARCHIVE_FORMAT_VERSION,
+      hash: entry.hash,
+      dirName: basename(entry.prefix),
+      cachePath: cacheLayout(manager.options.cacheDir).root,
+      prefix: marker.prefix,
+      platform: marker.spec.subdir ?? currentSubdir(),
+      tool: marker.packageManager,
+      ...(externalLinks.length > 0 ? { externalLinks } : {}),
+      createdAt: entry.createdAt,
+      exportedAt: new Date().toISOString(),
+      workerVersion: VERSION,
+    };
     await new Promise<void>((resolvePromise, reject) => {
       const pack = new Pack({ cwd: dirname(entry.prefix), gzip: true, portable: true });
-      const out = createWriteStream(target, { mode: 0o600 });
+      const out = createWriteStream(target);
       pack.on("error", reject);
       out.on("error", reject);
       out.on("close", () => resolvePromise());

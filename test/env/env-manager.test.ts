@@ -6,6 +6,7 @@ import { hasCode } from "../../src/errors.js";
 import { hashEnvSpec } from "../../src/env/hash.js";
 import type { ProgressEvent } from "../../src/progress.js";
 import { fakePmPath, readInvocationLog } from "../support/fake-pm.js";
+import { itFakeOnly } from "../support/package-manager-target.js";
 import { makeManager, makeOptions, makeSpec, makeTestCache, workerEnv, type TestCache } from "./support/env-fixtures.js";
 
 let cache: TestCache;
@@ -36,7 +37,7 @@ describe("createEnvManager", () => {
     await expect(fs.access(path.join(cache.cacheDir, "envs"))).rejects.toThrow();
   });
 
-  it("bootstraps micromamba once when none is found, announcing it, then uses it", async () => {
+  itFakeOnly("bootstraps micromamba once when none is found, announcing it, then uses it", async () => {
     const calls: string[] = [];
     const events: ProgressEvent[] = [];
     const manager = createEnvManager(

@@ -5,12 +5,17 @@ import path from "node:path";
 import { createEnvManager, type EnvManagerDeps } from "../../../src/env/env-manager.js";
 import type { EnvManager, EnvOptions, EnvSpec } from "../../../src/env/types.js";
 import { currentSubdir } from "../../../src/env/spec.js";
-import { fakePmEnv, fakePmPath, FIXTURE_CHANNEL_URL, type FakePmEnvOptions, type FakePmName } from "../../support/fake-pm.js";
+import { fakePmPath, type FakePmEnvOptions, type FakePmName } from "../../support/fake-pm.js";
+import { packageManagerEnv, packageManagerTarget } from "../../support/package-manager-target.js";
+
+/** The fake micromamba, or the real tool when HYPHA_CONDA_TEST_PACKAGE_MANAGER is set. */
+export const TARGET = packageManagerTarget("micromamba");
+export const IS_REAL = TARGET.kind === "real";
 
 export const TEST_TOKEN = "hypha-test-token-0123456789";
 
 export function makeSpec(conda: string[], pip: string[] = [], variables: Record<string, string> = {}): EnvSpec {
-  return { schema: 1, channels: [FIXTURE_CHANNEL_URL], conda: [...conda].sort(), pip: [...pip].sort(), variables, subdir: currentSubdir() };
+  return { schema: 1, channels: [TARGET.channelUrl], conda: [...conda].sort(), pip: [...pip].sort(), variables, subdir: currentSubdir() };
 }
 
 export interface TestCache {
@@ -34,7 +39,7 @@ export interface ManagerSetup {
 
 /** The child-process environment a manager in these tests runs with (secrets included on purpose). */
 export function workerEnv(cache: TestCache, setup: ManagerSetup = {}): Record<string, string> {
-  return fakePmEnv({
+  return packageManagerEnv(TARGET, {
     ...setup.knobs,
     invocationLog: cache.log,
     base: { ...process.env, HYPHA_TOKEN: TEST_TOKEN, HYPHA_WORKSPACE_TOKEN: TEST_TOKEN, MY_SECRET: "s3cr3t-value", AWS_SECRET_ACCESS_KEY: "aws-secret-value" },
@@ -44,10 +49,10 @@ export function workerEnv(cache: TestCache, setup: ManagerSetup = {}): Record<st
 export function makeOptions(cache: TestCache, setup: ManagerSetup = {}): EnvOptions {
   return {
     cacheDir: cache.cacheDir,
-    packageManager: fakePmPath(setup.face ?? "micromamba"),
+    packageManager: IS_REAL ? TARGET.path : fakePmPath(setup.face ?? "micromamba"),
     bootstrap: false,
     channelMap: {},
-    defaultChannels: [FIXTURE_CHANNEL_URL],
+    defaultChannels: [TARGET.channelUrl],
     allowPipOptions: false,
     createTimeoutMs: 60_000,
     ...setup.options,

@@ -189,6 +189,24 @@ describe("disconnects", () => {
     expect(await client.next()).toMatchObject({ type: "peer_not_found", session: "s-123", peer_id: "ws-raw/nobody" });
   });
 
+  it("overwrites a spoofed from, qualifies to, adds ws and user, and forwards the extra part untouched", async () => {
+    const token = server.issueToken({ workspace: "ws-route", userId: "router-user" });
+    const sender = await raw({ client_id: "sender", token });
+    const receiver = await raw({ client_id: "receiver", token });
+    const main = { type: "method", from: "evil/x", to: "receiver", method: "services.x.y", ws: "evil", user: { id: "root" } };
+    sender.socket.send(new Uint8Array([...encode(main), ...encode({ args: [1, "two"], with_kwargs: true })]));
+    expect(await receiver.next()).toMatchObject({
+      type: "method",
+      from: "ws-route/sender",
+      to: "ws-route/receiver",
+      ws: "ws-route",
+      user: { id: "router-user" },
+      method: "services.x.y",
+      args: [1, "two"],
+      with_kwargs: true,
+    });
+  });
+
   it("removes a gone client's services, tells subscribers, and fails calls to it at once", async () => {
     const token = server.issueToken({ workspace: "ws-gone" });
     const provider = await connect({ token, client_id: "leaver" });

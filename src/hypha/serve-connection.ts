@@ -9,6 +9,7 @@ import { describeError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { CondaWorker } from "../worker/conda-worker.js";
 import { connectToHypha, type HyphaConnectOptions, type HyphaServer } from "./connect.js";
+import { insecureConnectOptions } from "./insecure-websocket.js";
 import { registerWorkerService, type RegisteredWorkerService, type WorkerServiceOptions } from "./service.js";
 
 export interface WorkerConnectionOptions {
@@ -100,7 +101,7 @@ export class WorkerConnection {
       ...(o.workspace ? { workspace: o.workspace } : {}),
       ...(o.token ? { token: o.token } : {}),
       ...(o.clientId ? { client_id: o.clientId } : {}),
-      ...(o.disableSsl ? { ssl: false as const } : {}),
+      ...(o.disableSsl ? insecureConnectOptions() : {}),
     });
     try {
       const registered = await registerWorkerService(server, this.worker, o.service);

@@ -1,6 +1,7 @@
 /** Production defaults of the worker: the real Session class and Hypha as the app's service host. */
 import type { ServiceMode, AppIdentity } from "../bridge/types.js";
 import { connectToHypha } from "../hypha/connect.js";
+import { insecureConnectOptions } from "../hypha/insecure-websocket.js";
 import type { SessionDeps, StartConfig } from "../session/types.js";
 import type { WorkerSession } from "./conda-worker.js";
 
@@ -14,7 +15,7 @@ export function defaultServiceMode(): ServiceMode {
         workspace: identity.workspace,
         client_id: identity.clientId,
         ...(identity.token ? { token: identity.token } : {}),
-        ...(identity.disableSsl ? { ssl: false as const } : {}),
+        ...(identity.disableSsl ? insecureConnectOptions() : {}),
       }),
   };
 }

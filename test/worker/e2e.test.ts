@@ -96,7 +96,7 @@ describe("through the app-manager stand-in", () => {
     expect(worker.sessionIds()).not.toContain(session.id);
   }, 90_000);
 
-  it("an app that registers `default`: start returns once it is registered, and the service answers", async () => {
+  it("an app that registers `default`: start returns once it is registered, the service answers, execute runs code", async () => {
     const main = [
       "import os",
       "from hypha_rpc.sync import connect_to_server",
@@ -114,6 +114,13 @@ describe("through the app-manager stand-in", () => {
     } finally {
       await client.disconnect();
     }
+    const context = manager.contextFor(ALICE);
+    const result = (await manager.callWithKwargs(registered.id, "execute", [session.id], { script: "print(40 + 2)", config: { timeout: 10 }, context })) as {
+      status: string;
+      outputs: Array<{ text: string }>;
+    };
+    expect(result.status).toBe("ok");
+    expect(result.outputs.map((o) => o.text).join("")).toContain("42");
     await manager.stop(session.id);
     await manager.settle();
   }, 90_000);

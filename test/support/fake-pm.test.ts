@@ -123,7 +123,7 @@ describe("pip section", () => {
   it("installs the fixture wheel with python -m pip install -U -r, and conda writes the file next to the yml", async () => {
     const ymlDir = path.join(tmp, "spec");
     fs.mkdirSync(ymlDir);
-    const yml = writeEnvironmentYml(ymlDir, { dependencies: ["python", { pip: ["tinywheel==0.1"] }] });
+    const yml = writeEnvironmentYml(ymlDir, { dependencies: ["python", "tinylib", { pip: ["tinywheel==0.1"] }] });
     const prefix = path.join(tmp, "e-pip");
     const run = await runFakePm("conda", ["env", "create", "-p", prefix, "-f", yml, "--yes"], { env: env() });
     expect(run.exitCode, run.stderr).toBe(0);
@@ -134,6 +134,8 @@ describe("pip section", () => {
     expect(run.stderr).toContain("Successfully installed tinywheel-0.1");
     const version = execFileSync(path.join(prefix, "bin", "python"), ["-c", "import tinywheel; print(tinywheel.__version__)"], { encoding: "utf8" });
     expect(version.trim()).toBe("0.1");
+    const listed = JSON.parse(execFileSync(path.join(prefix, "bin", "python"), ["-m", "pip", "list", "--format=json"], { encoding: "utf8" }));
+    expect(listed).toEqual(expect.arrayContaining([{ name: "tinywheel", version: "0.1" }, { name: "tinylib", version: "2.0" }]));
     expect(fs.readdirSync(ymlDir)).toEqual(["environment.yml"]);
   });
 

@@ -79,17 +79,23 @@ function createVenv(prefix, python) {
   return [`bin/${versioned}`, "bin/python3", "bin/python", "pyvenv.cfg"];
 }
 
-// Only the pip package directory is exposed (a symlink), so the env sees pip and nothing else of the base.
+// Only the base pip package is exposed: a private dir holding a symlink to it, put on sys.path by a .pth
+// file. Site-packages comes first, so a pip installed into the env later shadows it and nothing is ever
+// written through the symlink into the base interpreter.
 function exposeBasePip(prefix, python) {
   if (!python.pipDir) {
     throw new Error(`fake package manager: ${python.command} has no pip to expose; install pip for it`);
   }
-  const rel = `lib/python${python.short}/site-packages/pip`;
-  fs.mkdirSync(path.dirname(path.join(prefix, rel)), { recursive: true });
-  fs.rmSync(path.join(prefix, rel), { force: true, recursive: true });
-  fs.symlinkSync(python.pipDir, path.join(prefix, rel));
+  const dirRel = `lib/python${python.short}/fake-pm-base-pip`;
+  const linkRel = `${dirRel}/pip`;
+  const pthRel = `lib/python${python.short}/site-packages/fake-pm-base-pip.pth`;
+  fs.mkdirSync(path.join(prefix, dirRel), { recursive: true });
+  fs.mkdirSync(path.dirname(path.join(prefix, pthRel)), { recursive: true });
+  fs.rmSync(path.join(prefix, linkRel), { force: true, recursive: true });
+  fs.symlinkSync(python.pipDir, path.join(prefix, linkRel));
+  fs.writeFileSync(path.join(prefix, pthRel), `${path.join(prefix, dirRel)}\n`);
   const scripts = ["pip = pip._internal.cli.main:main", "pip3 = pip._internal.cli.main:main"];
-  return [rel, ...scripts.map((ep) => writeEntryPoint(prefix, ep, python))];
+  return [linkRel, pthRel, ...scripts.map((ep) => writeEntryPoint(prefix, ep, python))];
 }
 
 function writeEntryPoint(prefix, entryPoint, python) {

@@ -137,6 +137,32 @@ describe("services", () => {
   });
 });
 
+describe("manager utilities and large messages", () => {
+  it("echoes, generates a token for the caller's workspace and checks clients", async () => {
+    const client = await connect({ token: server.issueToken({ workspace: "ws-util", userId: "util" }), client_id: "util-1" });
+    expect(await (client.echo as Fn)({ a: [1, 2] })).toEqual({ a: [1, 2] });
+    const token = (await (client.generateToken as Fn)()) as string;
+    const second = await connect({ token, client_id: "util-2" });
+    expect(second.config.workspace).toBe("ws-util");
+    expect(await (client.checkClient as Fn)("util-2")).toBe(true);
+    expect(await (client.checkClient as Fn)("nobody")).toBe(false);
+    await expect((client.generateToken as Fn)({ workspace: "ws-other" })).rejects.toThrow(/Permission denied/);
+  });
+
+  it("carries a multi-megabyte payload through hypha-rpc's chunked messages", async () => {
+    const token = server.issueToken({ workspace: "ws-big" });
+    const provider = await connect({ token, client_id: "big-prov" });
+    await provider.registerService({ id: "big", size: (data: Uint8Array) => data.byteLength, make: (n: number) => new Uint8Array(n).fill(7) });
+    const consumer = await connect({ token, client_id: "big-cons" });
+    const svc = await consumer.getService("big-prov:big");
+    const payload = new Uint8Array(3 * 1024 * 1024).fill(1);
+    expect(await (svc.size as Fn)(payload)).toBe(payload.byteLength);
+    const back = (await (svc.make as Fn)(2 * 1024 * 1024)) as Uint8Array;
+    expect(back.byteLength).toBe(2 * 1024 * 1024);
+    expect(back[back.byteLength - 1]).toBe(7);
+  });
+});
+
 describe("visibility", () => {
   let providerToken: string;
   beforeAll(() => {

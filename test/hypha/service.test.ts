@@ -175,3 +175,14 @@ describe("cross-workspace calls are refused for every method", () => {
     await expect((svc.start as Fn)(startConfig("_rapp_evil2"), kw({ context: ctx }))).rejects.toThrow(/Permission denied/);
   });
 });
+
+describe("shutdown, the Python-server way (last: it ends the worker)", () => {
+  it("a user's context keyword cannot shut the worker down; the server itself can, and new starts are refused", async () => {
+    const svc = await internal.getService(registered.id);
+    await (svc.start as Fn)(startConfig("_rapp_last"), kw({ context: ALICE_CTX }));
+    await expect((svc.shutdown as Fn)(kw({ context: ALICE_CTX }))).rejects.toThrow(/Permission denied/);
+    await (svc.shutdown as Fn)(kw({}));
+    expect(factory.created.at(-1)!.stopCalls).toBe(1);
+    await expect((svc.start as Fn)(startConfig("_rapp_after"), kw({ context: ALICE_CTX }))).rejects.toThrow(/shutting down/);
+  });
+});

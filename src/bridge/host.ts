@@ -3,7 +3,7 @@
  * calls into worker-side functions), calls into the app's functions, execute(), and a clean close.
  */
 import { BridgeError, describeError } from "../errors.js";
-import { redact } from "../redact.js";
+import { redact, registerSecret } from "../redact.js";
 import { AppServices, type ConnectRequest } from "./app-services.js";
 import { HostCodec, HostFunctionTable, PYTHON_REF, type FunctionRef } from "./codec.js";
 import { runExecution } from "./execute.js";
@@ -34,6 +34,7 @@ function deferred<T>() {
 
 export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
   const { identity, mode, log } = options;
+  registerSecret(identity.token);
   if (mode.kind === "hypha") installLateReplyGuard((line) => log("error", line));
   const ready = deferred<void>();
   const mainDone = deferred<void>();
@@ -109,17 +110,23 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
     wire.send({ t: "err", id, e: { type: e?.name ?? "Error", message: redact(describeError(error)), traceback: redact(e?.stack ?? "") } });
   };
 
-  /** Rebuilds the app's service so that require_context functions hand the caller context to Python as `context=`. */
-  const withContext = (value: unknown): unknown => {
-    const ref = typeof value === "function" ? (value as { [PYTHON_REF]?: FunctionRef })[PYTHON_REF] : undefined;
-    if (ref) {
-      released.unregister(value as AnyFunction);
-      return makeProxy(ref, true);
-    }
-    if (value && typeof value === "object" && !Array.isArray(value)) {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "config" ? v : withContext(v)]));
-    }
-    return value;
+  /**
+   * Rebuilds the app's service so that require_context functions hand the caller context to Python as
+   * `context=`. `require_context` may be true (every function) or a list of top-level function names, as in hypha-rpc.
+   */
+  const withContext = (value: unknown, selected: (name: string) => boolean, top = true): unknown => {
+    if (!value || typeof value !== "object" || Array.isArray(value)) return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => {
+        if (key === "config") return [key, item];
+        const ref = typeof item === "function" ? (item as { [PYTHON_REF]?: FunctionRef })[PYTHON_REF] : undefined;
+        if (ref && (!top || selected(key))) {
+          released.unregister(item as AnyFunction);
+          return [key, makeProxy(ref, true)];
+        }
+        return [key, typeof item === "object" && (!top || selected(key)) ? withContext(item, selected, false) : item];
+      }),
+    );
   };
 
   const handleRequest = async (message: WireMessage, blobs: Uint8Array[]): Promise<unknown> => {
@@ -135,7 +142,9 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
         let service = payload as Record<string, unknown>;
         if (!service || typeof service !== "object") throw new BridgeError("E_BRIDGE", "register_service: the service must be a dict");
         const config = (service.config ?? {}) as Record<string, unknown>;
-        if (config.require_context) service = withContext(service) as Record<string, unknown>;
+        const wanted = config.require_context;
+        if (Array.isArray(wanted)) service = withContext(service, (name) => wanted.includes(name)) as Record<string, unknown>;
+        else if (wanted) service = withContext(service, () => true) as Record<string, unknown>;
         const info = await services.register(service);
         log("info", `app registered service ${String(info.id)}`);
         return info;

@@ -53,6 +53,7 @@ async def main():
         "boom": boom, "kinds": kinds, "get_count": get_count, "block": block, "call_remote": call_remote,
         "nested": {"double": lambda x: 2 * x}})
     await server.register_service({"id": "ctx", "config": {"require_context": True}, "whoami": whoami})
+    await server.register_service({"id": "ctx2", "config": {"require_context": ["whoami"]}, "whoami": whoami, "plain": lambda a: a})
     print("registered", info["id"], server.config.workspace)
 
 asyncio.run(main())
@@ -65,7 +66,7 @@ const call = (method: string, ...args: unknown[]) => app.host.callService("defau
 beforeAll(async () => {
   app = startApp(APP);
   await app.host.ready;
-  await app.host.waitForService("ctx", 10_000);
+  await app.host.waitForService("ctx2", 10_000);
 });
 afterAll(async () => {
   await app.stop();
@@ -75,7 +76,7 @@ describe("bridge host, local mode", () => {
   it("registers the app's services under its full id and keeps serving after main returns", async () => {
     await app.host.mainDone;
     expect(app.host.appConnected).toBe(true);
-    expect(app.host.registeredServices().sort()).toEqual(["ctx", "default"]);
+    expect(app.host.registeredServices().sort()).toEqual(["ctx", "ctx2", "default"]);
     await eventually(() => app.stdout().includes("registered"), "the app's print");
     expect(app.stdout()).toContain("registered ws-test/app-client:default ws-test");
     expect(app.child.exitCode).toBeNull();
@@ -120,6 +121,9 @@ describe("bridge host, local mode", () => {
   it("hands the caller context to require_context functions as the context keyword", async () => {
     const result = await app.host.callService("ctx", "whoami", ["hi", { ws: "ws-caller", user: { id: "u1" } }]);
     expect(result).toEqual({ greeting: "hi", context: { ws: "ws-caller", user: { id: "u1" } } });
+    // require_context as a list applies to the listed functions only.
+    expect(await app.host.callService("ctx2", "plain", [7])).toBe(7);
+    expect(await app.host.callService("ctx2", "whoami", ["yo", { ws: "w2" }])).toEqual({ greeting: "yo", context: { ws: "w2" } });
   });
 
   it("round-trips value kinds: tuples become lists, bytes nested, non-finite floats, ndarray without numpy", async () => {

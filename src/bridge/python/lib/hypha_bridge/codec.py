@@ -36,8 +36,19 @@ def _param_names(fn):
     return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "context"]
 
 
-def _numpy():
-    return sys.modules.get("numpy")
+_numpy_state = {"tried": False}
+
+
+def _numpy(load=False):
+    """numpy if the app imported it; with load=True also tries to import it once (for incoming arrays)."""
+    np = sys.modules.get("numpy")
+    if np is None and load and not _numpy_state["tried"]:
+        _numpy_state["tried"] = True
+        try:
+            import numpy as np  # noqa: F811 (optional, only when the env has it)
+        except ImportError:
+            np = None
+    return np
 
 
 class FunctionTable:
@@ -126,7 +137,7 @@ class Codec:
         if tag == "fn":
             return self._make_remote(value)
         if tag == "nd":
-            np = _numpy()
+            np = _numpy(load=True)
             data = blobs[value["i"]]
             if np is None:
                 return ObjectProxy(_rtype="ndarray", _rvalue=data, _rshape=value["shape"], _rdtype=value["dtype"])

@@ -139,3 +139,16 @@ describe("FAKE_PM_HANG and FAKE_PM_LOG", () => {
     expect(Object.keys(calls[0]!.env).every((k) => /^(CONDA_|MAMBA_|PIP_|HYPHA_)/.test(k) || k === "HOME" || k === "PATH")).toBe(true);
   });
 });
+
+describe("package cache lock", () => {
+  it("takes over the lock of a dead holder instead of reporting corruption", async () => {
+    const pkgs = path.join(tmp, "pkgs-stale");
+    fs.mkdirSync(pkgs, { recursive: true });
+    const dead = execa(process.execPath, ["-e", "0"]);
+    await dead;
+    fs.writeFileSync(path.join(pkgs, ".fake-pm-extracting"), String(dead.pid));
+    const run = await runFakePm("conda", createArgs(path.join(tmp, "e"), "tinytool"), { env: env({ pkgsDir: pkgs, corruptColdCache: true, extractDelayMs: 0 }) });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(fs.existsSync(path.join(pkgs, ".fake-pm-extracting"))).toBe(false);
+  });
+});

@@ -37,6 +37,7 @@ export async function runCreate({ flavour, command, opts, env, knobs, progress, 
   startCondaMeta(prefix, { argv: historyArgv, flavour, specs: request.specs });
   const python = records.length ? lazyPython() : undefined;
   progress.linkStarted();
+  if (knobs.crashAfter === 0) process.kill(process.pid, "SIGKILL");
   let linked = 0;
   for (const rec of records) {
     if (knobs.delayMs > 0) await sleep(knobs.delayMs);

@@ -16,7 +16,9 @@ export async function extractIntoCache(records, pkgsDir, knobs, onExtract) {
   if (cold.length === 0) return result;
   const lock = path.join(pkgsDir, LOCK_NAME);
   for (;;) {
-    if (tryTakeLock(lock)) break;
+    const outcome = tryTakeLock(lock);
+    if (outcome === "taken") break;
+    if (outcome === "stale") continue;
     if (knobs.corruptColdCache) {
       const victim = cold.find((r) => r.name === "pip") ?? cold[0];
       throw new PmFailure("corrupted-package", { record: victim, path: path.join(pkgsDir, victim.dist) });
@@ -55,25 +57,35 @@ function extractOne(rec, pkgsDir) {
   fs.renameSync(tmp, target);
 }
 
-/** Exclusive create of the lock file; a lock whose holder died is taken over. */
+/** Exclusive create of the lock file: "taken", "busy" (live holder) or "stale" (dead holder, lock removed). */
 function tryTakeLock(lock) {
   try {
     fs.writeFileSync(lock, String(process.pid), { flag: "wx" });
     registerCleanup(lock);
-    return true;
+    return "taken";
   } catch (err) {
     if (err.code !== "EEXIST") throw err;
   }
-  const holder = Number(readOr(lock, ""));
-  if (holder && isAlive(holder)) return false;
+  const text = readOr(lock, "");
+  const holder = Number(text);
+  // An empty file is a holder between its exclusive create and its write: treat it as alive.
+  if (text === "" ? !olderThan(lock, 5000) : holder && isAlive(holder)) return "busy";
   fs.rmSync(lock, { force: true });
-  return false;
+  return "stale";
 }
 
 function registerCleanup(lock) {
   process.once("exit", () => {
     if (readOr(lock, "") === String(process.pid)) fs.rmSync(lock, { force: true });
   });
+}
+
+function olderThan(file, ms) {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs > ms;
+  } catch {
+    return true;
+  }
 }
 
 function readOr(file, fallback) {

@@ -3,7 +3,8 @@
  * (and the hazard it triggers in hypha-rpc 0.21.40), the start config, waiting for `default`, the
  * second stop on disconnect, worker discovery, compile + verification at install, and app files HTTP.
  */
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -225,6 +226,18 @@ describe("worker discovery and install", () => {
 });
 
 describe("app files over HTTP", () => {
+  it("serves a fixture app installed from fixtures/apps/<name> byte for byte", async () => {
+    const dir = fileURLToPath(new URL("../../fixtures/apps/hello", import.meta.url));
+    const app = await manager.install(dir, { workspace: "ws-user-fix", user: "fix", verify: false, compile: false });
+    expect(app.app_id).toBe("hello");
+    const token = server.issueToken({ workspace: "ws-user-fix" });
+    const base = `${server.url}/ws-user-fix/artifacts/hello/files`;
+    const listing = (await (await fetch(`${base}/?use_proxy=true`, { headers: { Authorization: `Bearer ${token}` } })).json()) as Array<{ name: string }>;
+    expect(listing.map((e) => e.name)).toEqual(expect.arrayContaining(["main.py", "manifest.yaml"]));
+    const served = await fetch(`${base}/main.py?use_proxy=true`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(Buffer.from(await served.arrayBuffer()).equals(await readFile(join(dir, "main.py")))).toBe(true);
+  });
+
   it("checks the Bearer token, lists folders, serves files and answers 404", async () => {
     await worker({ workspace: "ws-user-files" });
     await manager.install(APP, { workspace: "ws-user-files", user: "files", verify: false });

@@ -86,7 +86,7 @@ export function fakeSessionFactory(behaviour: FakeBehaviour | ((config: StartCon
     const session = new FakeSession(deps, config, typeof behaviour === "function" ? behaviour(config) : behaviour);
     created.push(session);
     return session;
-  }) as SessionFactory & { created: FakeSession[] };
+  }) as unknown as SessionFactory & { created: FakeSession[] };
   factory.created = created;
   return factory;
 }

@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { createEnvManager } from "../../src/env/env-manager.js";
 import type { EnvManager, EnvOptions } from "../../src/env/types.js";
-import { fakePmEnv, fakePmPath, FIXTURE_CHANNEL_URL, readInvocationLog, type FakePmInvocation } from "../support/fake-pm.js";
+import { readInvocationLog, type FakePmInvocation } from "../support/fake-pm.js";
+import { packageManagerEnv, packageManagerTarget, type PackageManagerTarget } from "../support/package-manager-target.js";
 
 export const FIXTURES = fileURLToPath(new URL("../fixtures-cli/", import.meta.url));
 export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
@@ -26,6 +27,10 @@ export interface CliRun {
 }
 
 export interface Sandbox {
+  /** The fake micromamba, or the real tool named by HYPHA_CONDA_TEST_PACKAGE_MANAGER. */
+  target: PackageManagerTarget;
+  /** Invocation-log and knob assertions only hold for the fake. */
+  isFake: boolean;
   dir: string;
   cacheDir: string;
   log: string;
@@ -47,19 +52,22 @@ export async function makeSandbox(cacheName = "cache"): Promise<Sandbox> {
   const dir = await mkdtemp(join(tmpdir(), "hcw-operator-"));
   const cacheDir = join(dir, cacheName);
   const log = join(dir, "pm.log");
-  const env = fakePmEnv({ invocationLog: log, home: join(dir, "home") });
-  const pm = fakePmPath("micromamba");
+  const target = packageManagerTarget("micromamba");
+  const env = packageManagerEnv(target, { invocationLog: log, home: join(dir, "home") });
+  const pm = target.path;
   const options: EnvOptions = {
     cacheDir,
     packageManager: pm,
     bootstrap: false,
-    channelMap: { "conda-forge": FIXTURE_CHANNEL_URL },
+    channelMap: { "conda-forge": target.channelUrl },
     defaultChannels: ["conda-forge"],
     allowPipOptions: false,
     createTimeoutMs: 120_000,
   };
-  const flags = ["--cache-dir", cacheDir, "--package-manager", pm, "--channel-map", `conda-forge=${FIXTURE_CHANNEL_URL}`, "--no-bootstrap"];
+  const flags = ["--cache-dir", cacheDir, "--package-manager", pm, "--channel-map", `conda-forge=${target.channelUrl}`, "--no-bootstrap"];
   return {
+    target,
+    isFake: target.kind === "fake",
     dir,
     cacheDir,
     log,

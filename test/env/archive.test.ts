@@ -48,10 +48,10 @@ describe("cache export / import", () => {
     const exported = await exportEnv(box.manager(), hash.slice(0, 8), file);
     expect(exported).toMatchObject({ file, hash, prefix });
     // The fake's venv-style python links to the machine's python3, outside the env: recorded, not hidden.
-    expect(exported.externalLinks.map((l) => l.path)).toContain("bin/python3.11");
+    if (box.isFake) expect(exported.externalLinks.map((l) => l.path)).toContain("bin/python3.11");
 
     const { paths, manifest } = await archiveContents(file);
-    expect(manifest).toMatchObject({ format: "hypha-conda-worker-env", hash, cachePath: box.cacheDir, prefix, platform: currentSubdir(), tool: { name: "micromamba" } });
+    expect(manifest).toMatchObject({ format: "hypha-conda-worker-env", hash, cachePath: box.cacheDir, prefix, platform: currentSubdir(), tool: { name: box.target.name } });
     const dirName = prefix.split("/").pop()!;
     expect(paths).toContain(`${dirName}/conda-meta/hypha-conda-worker.json`);
     expect(paths.every((p) => p === "hypha-env-archive.json" || p.startsWith(`${dirName}/`))).toBe(true);
@@ -60,8 +60,10 @@ describe("cache export / import", () => {
     expect(await box.manager().listEnvs()).toEqual([]);
 
     // Without the operator's consent, links out of the env are refused and nothing is written.
-    await expect(importEnv(box.manager(), file)).rejects.toMatchObject({ code: "E_PATH_ESCAPE", message: expect.stringContaining("--allow-external-links") });
-    expect(await readdir(join(box.cacheDir, "envs"))).toEqual([]);
+    if (exported.externalLinks.length > 0) {
+      await expect(importEnv(box.manager(), file)).rejects.toMatchObject({ code: "E_PATH_ESCAPE", message: expect.stringContaining("--allow-external-links") });
+      expect(await readdir(join(box.cacheDir, "envs"))).toEqual([]);
+    }
 
     const imported = await importEnv(box.manager(), file, { allowExternalLinks: true });
     expect(imported).toEqual({ hash, prefix, replaced: false });
@@ -71,7 +73,7 @@ describe("cache export / import", () => {
     const before = box.invocations().length;
     const [again] = await prewarmEnvs([app("tiny")], box.manager(), { concurrency: 1, specOptions: box.options });
     expect(again).toMatchObject({ status: "cached", hash, prefix });
-    expect(box.invocations()).toHaveLength(before);
+    if (box.isFake) expect(box.invocations()).toHaveLength(before);
     const run = await execa(join(prefix, "bin", "python"), ["-c", "import tinylib; print(tinylib.__version__)"]);
     expect(run.stdout.trim()).toBe("2.0");
   });

@@ -23,7 +23,7 @@ afterEach(async () => {
 describe("gatherDoctorReport", () => {
   it("reports the chosen package manager, a writable cache with free disk, python3 and node", async () => {
     const report = await gatherDoctorReport(box.manager(), { env: box.env });
-    expect(report.packageManagers.chosen).toMatchObject({ name: "micromamba", path: box.options.packageManager });
+    expect(report.packageManagers.chosen).toMatchObject({ name: box.target.name, path: box.options.packageManager });
     expect(report.packageManagers.found.map((p) => p.path)).toContain(box.options.packageManager);
     expect(report.cache).toMatchObject({ dir: box.cacheDir, writable: true, envCount: 0 });
     expect(report.cache.freeBytes).toBeGreaterThan(0);

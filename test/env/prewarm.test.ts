@@ -12,7 +12,7 @@ afterEach(async () => {
   await box.cleanup();
 });
 
-describe("prewarmEnvs with the fake micromamba", () => {
+describe("prewarmEnvs with the fake micromamba (or the real tool)", () => {
   it("builds each distinct spec once, then confirms them all without any package-manager process", async () => {
     const sources = [app("tiny"), app("tiny-copy"), envFile()];
     const events = new Map<string, ProgressEvent[]>();
@@ -26,8 +26,8 @@ describe("prewarmEnvs with the fake micromamba", () => {
     expect(first[1]!.hash).toBe(first[0]!.hash);
     expect(first[1]!.prefix).toBe(first[0]!.prefix);
     expect(first[2]!.hash).not.toBe(first[0]!.hash);
-    expect(creates(box.invocations())).toHaveLength(2);
-    for (const r of first) expect(r.packageManager).toMatchObject({ name: "micromamba", path: box.options.packageManager });
+    if (box.isFake) expect(creates(box.invocations())).toHaveLength(2);
+    for (const r of first) expect(r.packageManager).toMatchObject({ name: box.target.name, path: box.options.packageManager });
     for (const source of sources) expect(events.get(source)?.at(-1)).toMatchObject({ phase: "done", type: "success" });
 
     const before = box.invocations().length;
@@ -35,8 +35,8 @@ describe("prewarmEnvs with the fake micromamba", () => {
     expect(second.map((r) => r.status)).toEqual(["cached", "cached", "cached"]);
     expect(second.map((r) => r.prefix)).toEqual(first.map((r) => r.prefix));
     // A hit consults no package manager at all, yet the result still names the tool that built the env.
-    expect(box.invocations()).toHaveLength(before);
-    for (const r of second) expect(r.packageManager).toMatchObject({ name: "micromamba", version: first[0]!.packageManager!.version });
+    if (box.isFake) expect(box.invocations()).toHaveLength(before);
+    for (const r of second) expect(r.packageManager).toMatchObject({ name: box.target.name, version: first[0]!.packageManager!.version });
   });
 
   it("reports a failing source as failed with the reason, and still builds the others", async () => {

@@ -1,7 +1,6 @@
 // Entry point shared by bin/conda, bin/mamba and bin/micromamba: the face comes from the executable name.
 import fs from "node:fs";
 import { helpText, parseArgs } from "./args.mjs";
-import { runCreate } from "./create.mjs";
 import { detectFlavour, infoJson, versionText } from "./faces.mjs";
 import { PmFailure } from "./failure.mjs";
 import { condaProgress, renderCondaFailure } from "./render-conda.mjs";
@@ -38,6 +37,8 @@ export async function main(executable, args, env = process.env) {
     }
     const progressFor = flavour.style === "conda" ? condaProgress : libmambaProgress;
     const progress = progressFor({ ...ctx, prefix: "" });
+    // Loaded only for creates, so that --version and info stay as quick as Node's start-up allows.
+    const { runCreate } = await import("./create.mjs");
     await runCreate({
       flavour,
       command,

@@ -166,6 +166,7 @@ async function run(values: Record<string, unknown>, _positionals: string[], ctx:
   });
   try {
     const serviceId = await connection.start();
+    worker.setWorkerWorkspace(serviceId.split("/")[0]!);
     ctx.stdout.write(`${serviceId}\n`);
     logger.info(`serving as ${serviceId} (visibility ${settings.visibility}); press Ctrl-C to stop`);
     const signal = await signals.done;

@@ -80,6 +80,7 @@ export class CondaWorker {
   private readonly deps: SessionDeps;
   private readonly createSession: SessionFactory;
   private shuttingDown = false;
+  private workerWorkspace: string | undefined;
 
   constructor(private readonly options: CondaWorkerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -100,6 +101,12 @@ export class CondaWorker {
       logger: this.logger.child("session"),
     };
     this.createSession = options.createSession ?? createDefaultSession;
+    this.workerWorkspace = options.workerWorkspace;
+  }
+
+  /** Sets the workspace the service was registered in (known only after connecting). */
+  setWorkerWorkspace(workspace: string): void {
+    this.workerWorkspace = workspace;
   }
 
   /** Starts an app; resolves with the session id once it is up (see waitUntilAppIsUp). */
@@ -229,7 +236,7 @@ export class CondaWorker {
 
   /** Stops every session and refuses new ones. `context` is checked when given (remote callers). */
   async shutdown(context?: CallContext): Promise<void> {
-    assertOperator(resolveCaller(undefined, context), this.options.workerWorkspace, "shutdown");
+    assertOperator(resolveCaller(undefined, context), this.workerWorkspace, "shutdown");
     this.shuttingDown = true;
     await this.stopAll([...this.sessions.entries()]);
   }

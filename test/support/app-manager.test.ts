@@ -164,6 +164,17 @@ describe("start and stop", () => {
     expect(w.seen.map((c) => c.method)).toEqual(["start", "stop"]);
   });
 
+  it("has knobs for a failing progress_callback and an expired app token", async () => {
+    await worker({ workspace: "ws-user-knob" });
+    await manager.install(APP, { workspace: "ws-user-knob", user: "knob", verify: false });
+    // The tiny worker awaits progress_callback, so a throwing one fails its start (a real worker must not).
+    await expect(manager.start("tiny-app", { workspace: "ws-user-knob", user: "knob", progress: "throw" })).rejects.toThrow(/progress_callback failed \(test knob\)/);
+    await expect(manager.start("tiny-app", { workspace: "ws-user-knob", user: "knob", tokenExpiresInS: -5 })).rejects.toThrow(/expired/);
+    const slow = await manager.start("tiny-app", { workspace: "ws-user-knob", user: "knob", progress: { delayMs: 50 } });
+    expect(slow.progress).toHaveLength(2);
+    await manager.stop(slow.id);
+  });
+
   it("returns at once for wait_for_service false (detached) and forwards get_logs with kwargs", async () => {
     const w = await worker({ workspace: "ws-user-det", app: "never" });
     await manager.install(APP, { workspace: "ws-user-det", user: "det", verify: false });

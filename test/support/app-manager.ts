@@ -17,10 +17,11 @@ import {
   type AppSession,
   type CallerContext,
   type CallerIdentity,
+  type ProgressBehaviour,
 } from "./app-manager/sessions.js";
 import { callWithKwargsOn, findWorker, listReachableWorkers, type RemoteService, type SelectionMode, type WorkerInfo } from "./app-manager/workers.js";
 
-export type { AppSession, CallerIdentity, FileRequest, WorkerInfo };
+export type { AppSession, CallerIdentity, FileRequest, ProgressBehaviour, WorkerInfo };
 
 export interface InstalledApp {
   app_id: string;
@@ -50,6 +51,10 @@ export interface StartOptions extends CallerIdentity {
   workerId?: string;
   mode?: SelectionMode;
   clientId?: string;
+  /** Test knob: the progress_callback records and then succeeds (default), throws, or answers late. */
+  progress?: ProgressBehaviour;
+  /** Test knob: lifetime of the app token in seconds (negative = already expired). */
+  tokenExpiresInS?: number;
 }
 
 /** One call the stand-in made to a worker, as sent. */
@@ -132,7 +137,17 @@ export class AppManagerStandIn {
       worker,
       state: "starting",
     };
-    const config = buildStartConfig({ server: this.server, appId, clientId, context, manifest, timeoutS, progress: session.progress });
+    const config = buildStartConfig({
+      server: this.server,
+      appId,
+      clientId,
+      context,
+      manifest,
+      timeoutS,
+      progress: session.progress,
+      ...(options.progress !== undefined ? { progressBehaviour: options.progress } : {}),
+      ...(options.tokenExpiresInS !== undefined ? { tokenExpiresInS: options.tokenExpiresInS } : {}),
+    });
     this.sessions.set(session.id, session);
     try {
       session.start_result = await this.callWorker(worker, "start", [config], { context });

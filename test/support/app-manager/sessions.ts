@@ -58,6 +58,9 @@ export interface AppSession {
   state: "starting" | "running" | "stopping";
 }
 
+/** How the stand-in's progress_callback behaves: record only, throw after recording, or answer late. */
+export type ProgressBehaviour = "record" | "throw" | { delayMs: number };
+
 export interface StartConfigFacts {
   server: HyphaTestServer;
   appId: string;
@@ -66,6 +69,9 @@ export interface StartConfigFacts {
   manifest: Record<string, unknown>;
   timeoutS: number;
   progress: unknown[];
+  progressBehaviour?: ProgressBehaviour;
+  /** Lifetime of the app token (default one hour, as upstream). */
+  tokenExpiresInS?: number;
 }
 
 /** Builds `config` exactly like the reference's real example. */
@@ -79,13 +85,16 @@ export function buildStartConfig(facts: StartConfigFacts): Record<string, unknow
     client_id: clientId,
     server_url: server.url,
     app_files_base_url: `${server.url}/${ws}/artifacts/${appId}/files`,
-    token: server.issueToken({ workspace: ws, clientId, userId: context.user.id }),
+    token: server.issueToken({ workspace: ws, clientId, userId: context.user.id, ...(facts.tokenExpiresInS !== undefined ? { expiresInS: facts.tokenExpiresInS } : {}) }),
     entry_point: facts.manifest.entry_point,
     artifact_id: `${ws}/${appId}`,
     timeout: facts.timeoutS,
     manifest: facts.manifest,
-    progress_callback: (message: unknown) => {
+    progress_callback: async (message: unknown) => {
       facts.progress.push(message);
+      const behaviour = facts.progressBehaviour ?? "record";
+      if (behaviour === "throw") throw new Error("progress_callback failed (test knob)");
+      if (typeof behaviour === "object") await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
     },
     disable_ssl: false,
   };

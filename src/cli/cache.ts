@@ -85,6 +85,9 @@ function gcLimits(values: Record<string, unknown>, manager: EnvManager): Evictio
   };
 }
 
+/** A prefix given as a relative path (it contains a slash) is taken relative to the current directory. */
+const envRef = (arg: string) => (arg.includes("/") ? resolve(arg) : arg);
+
 const writeJson = (ctx: CommandContext, value: unknown) => ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
 async function run(values: Record<string, unknown>, positionals: string[], ctx: CommandContext): Promise<number> {
@@ -108,14 +111,14 @@ async function run(values: Record<string, unknown>, positionals: string[], ctx: 
       return 0;
     }
     case "remove": {
-      const removed = await manager.removeEnv(args[0]!, { force: Boolean(values.force) });
+      const removed = await manager.removeEnv(envRef(args[0]!), { force: Boolean(values.force) });
       if (json) writeJson(ctx, removed);
       else ctx.stdout.write(formatRemoved([removed]));
       return 0;
     }
     case "export": {
       if (typeof values.output !== "string" || values.output === "") throw new UsageError("cache export: give the archive path with -o FILE.tar.gz");
-      const result = await exportEnv(manager, args[0]!, resolve(values.output));
+      const result = await exportEnv(manager, envRef(args[0]!), resolve(values.output));
       if (json) writeJson(ctx, result);
       else {
         ctx.stdout.write(`exported ${result.hash.slice(0, 12)} (${result.prefix}) to ${result.file}, ${formatBytes(result.bytes)}\n`);

@@ -3,7 +3,7 @@ import { readdir } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import { main } from "../../src/cli/main.js";
 import { UsageError } from "../../src/errors.js";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { prewarmEnvs } from "../../src/env/prewarm.js";
 import type { CacheEntry } from "../../src/env/types.js";
 import { app, envFile, makeSandbox, type Sandbox } from "./operator-sandbox.js";
@@ -64,6 +64,17 @@ describe("hypha-conda-worker cache (built CLI)", () => {
       await lease.release();
     }
     expect((await listJson(box)).map((e) => e.hash)).not.toContain(tiny);
+  });
+
+  it("remove: takes the env's prefix path too (relative paths from the current directory)", async () => {
+    const [, lib1] = await buildTwo();
+    const prefix = (await listJson(box)).find((e) => e.hash === lib1)!.prefix;
+    const r = await box.cli(["cache", "remove", relative(process.cwd(), prefix)]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(`removed ${lib1.slice(0, 12)}`);
+    const outside = await box.cli(["cache", "remove", box.dir]);
+    expect(outside.exitCode).toBe(1);
+    expect(outside.stderr).toContain("not an env directory of this cache");
   });
 
   it("gc: evicts beyond the limits, never a leased env, and prints what it removed", async () => {

@@ -17,6 +17,7 @@ import { createProgressForwarder } from "./progress-forwarder.js";
 import { validateStartConfig } from "./start-config.js";
 import { compileForWorker, type CompileFile } from "./compile.js";
 import { waitUntilAppIsUp } from "./wait-until-up.js";
+import { notFound, optionalInt, requireString } from "./arguments.js";
 import { createDefaultSession, defaultServiceMode } from "./defaults.js";
 
 /** What the worker needs from a session (src/session/session.ts implements it). */
@@ -48,25 +49,6 @@ export interface CondaWorkerOptions extends Partial<Omit<WorkerOptions, "envOpti
 const PROGRESS_FLUSH_MS = 3_000;
 const LOG_TYPES: readonly LogType[] = ["stdout", "stderr", "info", "error", "progress"];
 const LIVE: ReadonlySet<SessionInfo["status"]> = new Set(["starting", "running"]);
-
-function requireString(value: unknown, name: string, method: string): string {
-  if (typeof value !== "string" || value.length === 0 || value.includes("\0")) {
-    throw new ConfigError(`${method}: '${name}' is required and must be a non-empty string.`);
-  }
-  return value;
-}
-
-function optionalInt(value: unknown, name: string, min: number): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new ConfigError(`get_logs: '${name}' must be an integer >= ${min} (or omitted).`);
-  }
-  return value;
-}
-
-function notFound(sessionId: string): SessionError {
-  return new SessionError("E_SESSION_NOT_FOUND", `Session '${sessionId}' was not found; it may have been stopped already. Call list_sessions to see the current sessions.`);
-}
 
 export class CondaWorker {
   readonly supported_types = ["conda-python", "python-conda"];

@@ -17,6 +17,8 @@ export interface ProgressRendererOptions {
   isTTY: boolean;
   /** Terminal width for truncation on a TTY (default: the stream's columns, else 100). */
   columns?: number;
+  /** Terminal height (default: the stream's rows, else 40); more keys than fit switch to plain lines. */
+  rows?: number;
   /** Clock for plain-line timestamps (tests pass a fixed one). */
   now?: () => Date;
 }
@@ -68,10 +70,20 @@ function createLiveRenderer(opts: ProgressRendererOptions): ProgressRenderer {
     drawn = rows.size;
     opts.stream.write(out);
   };
+  // Cursor moves cannot reach lines scrolled off the screen: past that many keys, print plain lines instead.
+  const maxRows = Math.max(1, (opts.rows ?? (opts.stream as NodeJS.WriteStream).rows ?? 40) - 1);
+  const plain = createPlainRenderer(opts);
   return {
     update(key, event) {
       if (closed) return;
-      rows.set(sanitize(key), formatEvent(event));
+      const clean = sanitize(key);
+      if (!rows.has(clean) && rows.size >= maxRows) {
+        plain.update(key, event);
+        // The plain line sits below the block: start a fresh block under it on the next redraw.
+        drawn = 0;
+        return;
+      }
+      rows.set(clean, formatEvent(event));
       redraw();
     },
     close() {

@@ -59,4 +59,21 @@ describe("live renderer (TTY)", () => {
     expect(line.length).toBeLessThanOrEqual(29);
     expect(line.endsWith("…")).toBe(true);
   });
+
+  it("prints plain lines for keys that would not fit on the screen", () => {
+    const out = capture();
+    const r = createProgressRenderer({ stream: out.stream, isTTY: true, columns: 80, rows: 3, now: () => new Date("2026-01-02T03:04:05.000Z") });
+    r.update("a", ev("resolving", "1"));
+    r.update("b", ev("resolving", "2"));
+    r.update("c", ev("resolving", "3"));
+    r.update("a", ev("done", "4", "success"));
+    const text = out.text();
+    expect(text).toContain("2026-01-02T03:04:05.000Z [c] … resolving: 3");
+    expect(text).not.toContain("\u001b[3A");
+    // After the plain line, the block is redrawn below it (no cursor move up into the plain line).
+    const afterPlain = text.slice(text.indexOf("[c]"));
+    expect(afterPlain).not.toContain("\u001b[2A");
+    expect(afterPlain).toContain("a  ✓ done: 4");
+    expect(afterPlain).toContain("b  … resolving: 2");
+  });
 });

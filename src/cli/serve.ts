@@ -160,6 +160,10 @@ async function run(values: Record<string, unknown>, _positionals: string[], ctx:
       logger,
     },
   });
+  // hypha-rpc can surface a late reply to a client that already left as an unhandled rejection;
+  // a long-running worker logs it instead of crashing with every session.
+  const onUnhandled = (reason: unknown) => logger.warn(`unhandled rejection (ignored): ${describeError(reason)}`);
+  process.on("unhandledRejection", onUnhandled);
   const signals = waitForSignal(() => {
     logger.warn("second signal: exiting without waiting for sessions to stop");
     process.exit(1);
@@ -180,6 +184,7 @@ async function run(values: Record<string, unknown>, _positionals: string[], ctx:
     throw error;
   } finally {
     signals.dispose();
+    process.off("unhandledRejection", onUnhandled);
   }
 }
 

@@ -58,7 +58,7 @@ function createLiveRenderer(opts: ProgressRendererOptions): ProgressRenderer {
   const rows = new Map<string, string>();
   let drawn = 0;
   let closed = false;
-  const columns = () => opts.columns ?? (opts.stream as NodeJS.WriteStream).columns ?? 100;
+  const columns = () => opts.columns || (opts.stream as NodeJS.WriteStream).columns || 100;
   const redraw = () => {
     const width = columns();
     const keyWidth = Math.min(40, Math.max(...[...rows.keys()].map((k) => k.length)));
@@ -71,7 +71,7 @@ function createLiveRenderer(opts: ProgressRendererOptions): ProgressRenderer {
     opts.stream.write(out);
   };
   // Cursor moves cannot reach lines scrolled off the screen: past that many keys, print plain lines instead.
-  const maxRows = Math.max(1, (opts.rows ?? (opts.stream as NodeJS.WriteStream).rows ?? 40) - 1);
+  const maxRows = Math.max(1, (opts.rows || (opts.stream as NodeJS.WriteStream).rows || 40) - 1);
   const plain = createPlainRenderer(opts);
   return {
     update(key, event) {

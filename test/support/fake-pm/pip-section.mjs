@@ -11,7 +11,12 @@ import { PmFailure } from "./failure.mjs";
 export async function installPipSection(prefix, requirements, { style, envFileDir, quiet, json, onStart }) {
   const dir = style === "conda" ? envFileDir : os.tmpdir();
   const file = path.join(dir, `${style === "conda" ? "condaenv" : "mambaf"}.${crypto.randomBytes(4).toString("hex")}.requirements.txt`);
-  fs.writeFileSync(file, `${requirements.join("\n")}\n`);
+  try {
+    fs.writeFileSync(file, `${requirements.join("\n")}\n`);
+  } catch (err) {
+    // conda needs the environment.yml's folder to be writable; it fails with Python's PermissionError.
+    throw new PmFailure("unexpected", { exceptionName: "PermissionError", message: `[Errno 13] Permission denied: '${file}' (${err.code})` });
+  }
   const args = [path.join(prefix, "bin", "python"), "-m", "pip", "install", "-U", "-r", file];
   onStart?.(args);
   try {

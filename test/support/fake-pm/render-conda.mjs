@@ -22,7 +22,7 @@ export function renderCondaFailure(failure, ctx) {
   if (failure.kind === "usage") {
     return { stdout: "", stderr: `usage: ${ctx.face} ${ctx.command} [-h] [options]\n${ctx.face} ${ctx.command}: error: ${failure.data.conda}\n`, exitCode: 2 };
   }
-  const name = CONDA_ERRORS[failure.kind] ?? "CondaError";
+  const name = failure.data.exceptionName ?? CONDA_ERRORS[failure.kind] ?? "CondaError";
   const { message, extra } = describe(failure, ctx);
   if (ctx.json) {
     const doc = {

@@ -60,8 +60,22 @@ class Channel:
             with self._cond:
                 if self._closed:
                     raise ConnectionError("the bridge channel to the worker is closed")
-                self._control.append(frame)
-                self._cond.notify_all()
+                direct = not self._busy and not self._control and not self._bulk
+                if direct:
+                    self._busy = True
+                else:
+                    self._control.append(frame)
+                    self._cond.notify_all()
+            if direct:
+                # Nothing queued and nobody writing: write from this thread (saves a thread hand-off per reply).
+                try:
+                    self._write_all(frame)
+                except OSError:
+                    self._shutdown()
+                finally:
+                    with self._cond:
+                        self._busy = False
+                        self._cond.notify_all()
             return
         ids = []
         with self._blob_lock:
@@ -117,12 +131,15 @@ class Channel:
         try:
             while True:
                 with self._cond:
-                    while not self._control and not self._bulk and not self._closed:
+                    while (self._busy or (not self._control and not self._bulk)) and not self._closed:
                         self._cond.wait()
+                    if self._closed:
+                        return
                     if self._control:
-                        parts = [self._control.popleft()]
-                        while self._control and len(parts) < 64:
-                            parts.append(self._control.popleft())
+                        batch = [self._control.popleft()]
+                        while self._control and len(batch) < 64:
+                            batch.append(self._control.popleft())
+                        parts = [b"".join(batch)]  # one system call for a burst of small messages
                     elif self._bulk:
                         parts = self._next_bulk_frame()
                     else:

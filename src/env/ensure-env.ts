@@ -8,10 +8,9 @@ import { constants as fsConstants, promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { EnvError, WorkerError } from "../errors.js";
+import { EnvError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { createProgressReporter, type ProgressReporter } from "../progress.js";
-import { redact } from "../redact.js";
 import type { EnsureEnvOptions, EnvOptions, EnvResult, EnvSpec, PackageManagerInfo } from "./types.js";
 import { envDirName, hashEnvSpec, toEnvironmentYaml } from "./hash.js";
 import { envLockPath, envPrefixFor, pkgsLockPath, pythonPathOf, type CacheLayout } from "./cache-layout.js";
@@ -21,7 +20,7 @@ import { baseActivation, computeActivation } from "./activation.js";
 import { directorySize } from "./cache-list.js";
 import { buildCreateCommand, flavourOf } from "./package-manager/index.js";
 import { runTool, type ToolRun } from "./package-manager/run-tool.js";
-import { diagnoseFailure, type Diagnosis } from "./package-manager/diagnose.js";
+import { createError, scrubToolText } from "./create-error.js";
 
 export interface EnsureContext {
   options: EnvOptions;
@@ -116,7 +115,7 @@ async function createLocked(ctx: EnsureContext, job: CreateJob): Promise<EnvMark
     const envFile = path.join(workDir, "environment.yml");
     await fs.writeFile(envFile, environmentYamlFor(job.spec), { mode: 0o600 });
     const run = await runCreate(ctx, job, envFile, workDir, stop);
-    if (run.timedOut || run.aborted || run.spawnError !== undefined || run.exitCode !== 0) throw createError(ctx, job, run);
+    if (run.timedOut || run.aborted || run.spawnError !== undefined || run.exitCode !== 0) throw createError({ ...job, createTimeoutMs: ctx.options.createTimeoutMs }, run);
     progress.report("verifying", "info", `verifying ${pythonPathOf(prefix)}`, { hash });
     await verifyPython(prefix);
     const activation = await computeActivation(prefix, { variables: job.spec.variables });
@@ -130,7 +129,7 @@ async function createLocked(ctx: EnsureContext, job: CreateJob): Promise<EnvMark
       activation,
       sizeBytes: await directorySize(prefix),
     };
-    if (stop.aborted) throw createError(ctx, job, { aborted: true });
+    if (stop.aborted) throw createError({ ...job, createTimeoutMs: ctx.options.createTimeoutMs }, { aborted: true });
     await writeMarker(marker);
     await touchLastUsed(prefix);
     return marker;
@@ -211,55 +210,4 @@ async function verifyPython(prefix: string): Promise<void> {
       details: { prefix, stderr: scrubToolText(String(result.stderr ?? "")).slice(-2000) },
     });
   }
-}
-
-function createError(ctx: EnsureContext, job: CreateJob, run: Partial<ToolRun>): WorkerError {
-  const who = `${job.pm.name} ${job.pm.version}`;
-  const base = { hash: job.hash, prefix: job.prefix, packageManager: job.pm };
-  if (run.timedOut) {
-    const seconds = Math.round(ctx.options.createTimeoutMs / 1000);
-    return new EnvError("E_ENV_TIMEOUT", `creating env ${short(job.hash)} with ${who} took longer than ${seconds} s and was stopped; nothing was cached. Raise the create timeout (--env-timeout) or check the channels are reachable`, { details: base });
-  }
-  if (run.aborted) {
-    if (job.lock.lost.aborted) {
-      return new EnvError("E_LOCK", `the lock on env ${short(job.hash)} was lost during the create (its heartbeat could not be written, or another process took it over); the create was stopped. Check the cache filesystem and retry`, { details: base });
-    }
-    return new EnvError("E_ENV_CREATE", `creating env ${short(job.hash)} was cancelled; nothing was cached`, { details: { ...base, cancelled: true } });
-  }
-  if (run.spawnError !== undefined) {
-    return new EnvError("E_PACKAGE_MANAGER", `could not start ${job.pm.path}: ${run.spawnError}; check the package manager (--package-manager)`, { details: base });
-  }
-  const diagnosis = diagnoseFailure({ stdout: run.stdout ?? "", stderrTail: run.stderrTail ?? [], exitCode: run.exitCode });
-  const summary = scrubToolText(diagnosis.summary);
-  return new EnvError("E_ENV_CREATE", `creating env ${short(job.hash)} with ${who} failed: ${summary}\n${adviceFor(diagnosis)}`, {
-    details: {
-      ...base,
-      exitCode: run.exitCode,
-      diagnosis: diagnosis.kind,
-      ...(diagnosis.exceptionName ? { exceptionName: diagnosis.exceptionName } : {}),
-      ...(diagnosis.packages ? { packages: diagnosis.packages } : {}),
-      ...(diagnosis.problems ? { problems: diagnosis.problems.map(scrubToolText) } : {}),
-      stderrTail: diagnosis.stderrTail.map(scrubToolText),
-    },
-  });
-}
-
-function adviceFor(diagnosis: Diagnosis): string {
-  switch (diagnosis.kind) {
-    case "packages-not-found":
-      return `Fix the package names or versions (${(diagnosis.packages ?? []).join(", ")}) or add the channel that has them; the partial env was removed.`;
-    case "unsatisfiable":
-      return "Relax the version constraints so they can be satisfied together; the partial env was removed.";
-    case "pip-failed":
-      return "Fix the pip: requirements (pip's error is above); the half-built env was removed.";
-    default:
-      return "See the package manager's output above; the partial env was removed.";
-  }
-}
-
-/** Redacts known secrets and credentials embedded in URLs (user:pass@, conda /t/<token>/) from tool text. */
-export function scrubToolText(text: string): string {
-  return redact(text)
-    .replace(/(\w+:\/\/)[^\s/@:]+:[^\s/@]+@/g, "$1***@")
-    .replace(/\/t\/[A-Za-z0-9._-]{6,}\//g, "/t/***/");
 }

@@ -139,6 +139,12 @@ export class HostCodec {
         return this.blob(blobs, record.i);
       case "fn":
         if (typeof record.id !== "string") throw new BridgeError("E_BRIDGE", "function reference without an id from the app");
+        if (record.id.startsWith("h")) {
+          // One of ours coming back: hand out the original function, not a proxy of a proxy.
+          const own = this.table.get(record.id);
+          if (!own) throw new BridgeError("E_BRIDGE", `the app passed back function ${record.id}, which is no longer available`);
+          return own;
+        }
         return this.makeProxy(record as unknown as FunctionRef);
       case "nd": {
         const nd: NdArrayValue = { _rtype: "ndarray", _rvalue: this.blob(blobs, record.i), _rshape: record.shape as number[], _rdtype: String(record.dtype) };

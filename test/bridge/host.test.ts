@@ -22,6 +22,9 @@ def apply(f, x):
 async def apply_async(f, x):
     return await f(x)
 
+def give_back(f):
+    return f
+
 def make_multiplier(k):
     return lambda x: x * k
 
@@ -49,7 +52,7 @@ async def main():
     server = await connect_to_server({"server_url": os.environ["HYPHA_SERVER_URL"], "workspace": os.environ["HYPHA_WORKSPACE"],
                                       "client_id": os.environ["HYPHA_CLIENT_ID"], "token": os.environ["HYPHA_TOKEN"]})
     info = await server.register_service({"id": "default", "name": "Kitchen sink", "config": {"visibility": "public"},
-        "add": add, "slow_echo": slow_echo, "apply": apply, "apply_async": apply_async, "make_multiplier": make_multiplier,
+        "add": add, "slow_echo": slow_echo, "apply": apply, "apply_async": apply_async, "make_multiplier": make_multiplier, "give_back": give_back,
         "boom": boom, "kinds": kinds, "get_count": get_count, "block": block, "call_remote": call_remote,
         "nested": {"double": lambda x: 2 * x}})
     await server.register_service({"id": "ctx", "config": {"require_context": True}, "whoami": whoami})
@@ -101,6 +104,10 @@ describe("bridge host, local mode", () => {
     const triple = (await call("make_multiplier", 3)) as Fn;
     expect(typeof triple).toBe("function");
     expect(await triple(5)).toBe(15);
+    // Each side gets its own functions back as the originals, not as proxies of proxies.
+    const mine = (x: number) => x - 1;
+    expect(await call("give_back", mine)).toBe(mine);
+    expect(await call("apply", triple, 6)).toBe(18);
   });
 
   it("gives the caller the Python exception's type, message and traceback", async () => {

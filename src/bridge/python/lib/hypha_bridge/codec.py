@@ -135,6 +135,13 @@ class Codec:
         if tag == "bytes":
             return blobs[value["i"]]
         if tag == "fn":
+            fid = value.get("id", "")
+            if fid.startswith("p"):
+                # One of ours coming back: the original function, not a proxy of a proxy.
+                own = self.table.get(fid)
+                if own is None:
+                    raise LookupError("function %s is no longer available in the app" % fid)
+                return own
             return self._make_remote(value)
         if tag == "nd":
             np = _numpy(load=True)

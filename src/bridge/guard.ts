@@ -1,7 +1,7 @@
 /**
  * hypha-rpc can surface replies that arrive after a disconnect as unhandled promise rejections, which
  * crash Node 20 by default. The guard swallows (and logs) only those; any other unhandled rejection is
- * rethrown so Node's default behaviour is kept.
+ * left to the process's other listeners, or rethrown (Node's default) when the guard is the only one.
  */
 import { describeError } from "../errors.js";
 import { redact } from "../redact.js";
@@ -25,6 +25,8 @@ export function installLateReplyGuard(log?: (line: string) => void): void {
       sink(redact(`ignored a late hypha-rpc reply after disconnect: ${describeError(reason)}`));
       return;
     }
+    // Another listener (e.g. `serve`'s) owns the policy for everything else; alone, keep Node's default.
+    if (process.listenerCount("unhandledRejection") > 1) return;
     throw reason;
   });
 }

@@ -1,30 +1,46 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readdir } from "node:fs/promises";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { cp, readdir, rm } from "node:fs/promises";
 import { PassThrough } from "node:stream";
+import { join, relative } from "node:path";
 import { main } from "../../src/cli/main.js";
 import { UsageError } from "../../src/errors.js";
-import { join, relative } from "node:path";
 import { prewarmEnvs } from "../../src/env/prewarm.js";
 import type { CacheEntry } from "../../src/env/types.js";
 import { app, envFile, makeSandbox, type Sandbox } from "./operator-sandbox.js";
 
+// Two envs are built once; every test starts from a copy of that cache at the same path (envs are not
+// relocatable, so the copy goes back exactly where it was built).
 let box: Sandbox;
 let other: Sandbox | undefined;
-beforeEach(async () => {
+let built: [string, string];
+let snapshot: string;
+const copyTree = (from: string, to: string) => cp(from, to, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+
+beforeAll(async () => {
   box = await makeSandbox();
+  const results = await prewarmEnvs([app("tiny"), envFile()], box.manager(), { concurrency: 1, specOptions: box.options });
+  expect(results.map((r) => r.status)).toEqual(["created", "created"]);
+  built = [results[0]!.hash!, results[1]!.hash!];
+  snapshot = join(box.dir, "snapshot");
+  await copyTree(box.cacheDir, snapshot);
+});
+afterAll(async () => {
+  await box.cleanup();
+});
+beforeEach(async () => {
+  await rm(box.cacheDir, { recursive: true, force: true });
+  await copyTree(snapshot, box.cacheDir);
 });
 afterEach(async () => {
-  await box.cleanup();
   await other?.cleanup();
   other = undefined;
 });
 
-/** Builds two envs through the library (faster than the CLI); returns their hashes, least recently used first. */
-async function buildTwo(): Promise<[string, string]> {
-  const results = await prewarmEnvs([app("tiny"), envFile()], box.manager(), { concurrency: 1, specOptions: box.options });
-  expect(results.map((r) => r.status)).toEqual(["created", "created"]);
-  return [results[0]!.hash!, results[1]!.hash!];
-}
+/** The two cached envs' hashes: tiny (tinylib >=2) and lib1 (tinylib 1.0). */
+const buildTwo = async (): Promise<[string, string]> => built;
+
+/** What is cached, read through the library (no CLI spawn needed to check a CLI action's effect). */
+const cachedHashes = async () => (await box.manager().listEnvs()).map((e) => e.hash);
 
 const listJson = async (b: Sandbox) => {
   const r = await b.cli(["cache", "list", "--json"]);
@@ -56,19 +72,19 @@ describe("hypha-conda-worker cache (built CLI)", () => {
       const refused = await box.cli(["cache", "remove", tiny.slice(0, 10)]);
       expect(refused.exitCode).toBe(1);
       expect(refused.stderr).toContain("E_ENV_IN_USE");
-      expect((await listJson(box)).find((e) => e.hash === tiny)?.inUse).toBe(true);
+      expect((await box.manager().listEnvs()).find((e) => e.hash === tiny)?.inUse).toBe(true);
       const forced = await box.cli(["cache", "remove", tiny.slice(0, 10), "--force", "--json"]);
       expect(forced.exitCode).toBe(0);
       expect(JSON.parse(forced.stdout)).toMatchObject({ hash: tiny });
     } finally {
       await lease.release();
     }
-    expect((await listJson(box)).map((e) => e.hash)).not.toContain(tiny);
+    expect(await cachedHashes()).not.toContain(tiny);
   });
 
   it("remove: takes the env's prefix path too (relative paths from the current directory)", async () => {
     const [, lib1] = await buildTwo();
-    const prefix = (await listJson(box)).find((e) => e.hash === lib1)!.prefix;
+    const prefix = (await box.manager().listEnvs()).find((e) => e.hash === lib1)!.prefix;
     const r = await box.cli(["cache", "remove", relative(process.cwd(), prefix)]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain(`removed ${lib1.slice(0, 12)}`);
@@ -87,7 +103,7 @@ describe("hypha-conda-worker cache (built CLI)", () => {
     } finally {
       await lease.release();
     }
-    expect((await listJson(box)).map((e) => e.hash)).toEqual([tiny]);
+    expect(await cachedHashes()).toEqual([tiny]);
     const human = await box.cli(["cache", "gc", "--max-envs", "0"]);
     expect(human.stdout).toContain(`removed ${tiny.slice(0, 12)}`);
     expect(human.stdout).toContain("1 env(s) removed");
@@ -108,7 +124,7 @@ describe("hypha-conda-worker cache (built CLI)", () => {
     const imported = await box.cli(["cache", "import", file, "--allow-external-links", "--json"]);
     expect(imported.exitCode).toBe(0);
     expect(JSON.parse(imported.stdout)).toMatchObject({ hash: tiny, replaced: false });
-    expect((await listJson(box)).map((e) => e.hash)).toContain(tiny);
+    expect(await cachedHashes()).toContain(tiny);
 
     const again = await box.cli(["cache", "import", file, "--allow-external-links"]);
     expect(again.exitCode).toBe(1);

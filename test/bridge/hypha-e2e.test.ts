@@ -104,6 +104,19 @@ describe("bridge through Hypha", () => {
       await helper.registerService({ id: "helper", config: { visibility: "public" }, multiply: (a: number, b: number) => a * b, greet: (name: string) => `hello ${name}` });
       const { svc } = await startServing(ASYNC_APP, "app-other");
       expect(await svc.use_other!(`${WS}/js-helper:helper`, 6, 7)).toEqual([42, "hello py"]);
+      // The sync style: plain blocking calls on the proxy, from a sync service function.
+      const sync = await startServing(`
+import os
+from hypha_rpc.sync import connect_to_server, get_remote_service
+server = connect_to_server(${CONNECT})
+def remote_multiply(uri, a, b):
+    return get_remote_service(uri).multiply(a, b)
+def via_server(sid):
+    return server.get_service(sid).greet("sync")
+server.register_service({"id": "default", "config": {"visibility": "public"}, "remote_multiply": remote_multiply, "via_server": via_server})
+`, "app-other-sync");
+      expect(await sync.svc.remote_multiply!(`${server.url}/${WS}/services/js-helper:helper`, 3, 5)).toBe(15);
+      expect(await sync.svc.via_server!(`${WS}/js-helper:helper`)).toBe("hello sync");
     } finally {
       await helper.disconnect();
     }

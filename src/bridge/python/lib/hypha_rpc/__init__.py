@@ -21,11 +21,25 @@ async def connect_to_server(config=None, **kwargs):
     return _server.AsyncServer(info)
 
 
+def split_service_uri(service_uri):
+    """'{server_url}/{workspace}/services/{client_id}:{service_id}' -> (server_url, 'workspace/client_id:service_id')."""
+    head, sep, tail = str(service_uri).rpartition("/services/")
+    server_url, slash, workspace = head.rpartition("/")
+    if not sep or not slash or not workspace or not tail:
+        raise ValueError("service URI %r is not of the form {server_url}/{workspace}/services/{client_id}:{service_id}"
+                         % (service_uri,))
+    return server_url, "%s/%s" % (workspace, tail)
+
+
 async def get_remote_service(service_uri, config=None, **kwargs):
-    raise RemoteException("get_remote_service is not available through the worker bridge; use "
-                          "connect_to_server() then server.get_service(id)")
+    """Connects (through the worker) and returns the service named by a full service URI."""
+    server_url, service_id = split_service_uri(service_uri)
+    server = await connect_to_server(dict(config or {}, server_url=server_url, **kwargs))
+    return await server.get_service(service_id)
 
 
 connectToServer = connect_to_server
+getRemoteService = get_remote_service
 
-__all__ = ["connect_to_server", "connectToServer", "RemoteException", "ObjectProxy"]
+__all__ = ["connect_to_server", "connectToServer", "get_remote_service", "getRemoteService", "RemoteException",
+           "ObjectProxy"]

@@ -12,6 +12,16 @@ def connect_to_server(config=None, **kwargs):
     return _server.SyncServer(info)
 
 
-connectToServer = connect_to_server
+def get_remote_service(service_uri, config=None, **kwargs):
+    """Connects (through the worker) and returns the service named by a full service URI."""
+    from hypha_rpc import split_service_uri
 
-__all__ = ["connect_to_server", "connectToServer", "RemoteException"]
+    server_url, service_id = split_service_uri(service_uri)
+    server = connect_to_server(dict(config or {}, server_url=server_url, **kwargs))
+    return server.get_service(service_id)
+
+
+connectToServer = connect_to_server
+getRemoteService = get_remote_service
+
+__all__ = ["connect_to_server", "connectToServer", "get_remote_service", "getRemoteService", "RemoteException"]

@@ -9,7 +9,7 @@ import { hashEnvSpec } from "./hash.js";
 import { readMarker } from "./marker.js";
 import { specFromSource } from "./prewarm-source.js";
 import type { SpecOptions } from "./spec.js";
-import type { EnvManager, EnvResult, EnvSpec, PackageManagerInfo } from "./types.js";
+import type { EnvManager, EnvResult, EnvSpec, Lease, PackageManagerInfo } from "./types.js";
 
 export interface PrewarmOptions {
   /** How many envs may be ensured at once (creates sharing a package cache are serialized below anyway). */
@@ -63,8 +63,20 @@ export async function prewarmEnvs(sources: string[], manager: EnvManager, opts: 
   const specs: Array<Promise<EnvSpec>> = sources.map((source) => specFromSource(source, opts.specOptions));
   // Resolve every spec up front (cheap, no tool) so duplicates are known before any build starts.
   specs.forEach((p) => p.catch(() => undefined));
+  // Each ready env is leased until the run ends, so eviction after a later create in the same run
+  // (--cache-max-*) cannot remove an env this run already reported as ready.
+  const leases = new Map<string, Promise<Lease | undefined>>();
+  const holdLease = (hash: string) => {
+    if (!leases.has(hash)) leases.set(hash, manager.acquireLease(hash, `prewarm-${process.pid}`).catch(() => undefined));
+  };
 
-  return runPool(sources.length, opts.concurrency, async (index) => {
+  try {
+    return await runPool(sources.length, opts.concurrency, (index) => prewarmOne(index));
+  } finally {
+    await Promise.all([...leases.values()].map(async (lease) => (await lease)?.release()));
+  }
+
+  async function prewarmOne(index: number): Promise<PrewarmResult> {
     const source = sources[index]!;
     const started = Date.now();
     const seconds = () => round((Date.now() - started) / 1000);
@@ -87,6 +99,7 @@ export async function prewarmEnvs(sources: string[], manager: EnvManager, opts: 
         ownsEnsure = true;
       }
       const result = await ensure;
+      holdLease(result.hash);
       const packageManager = result.packageManager ?? (await recordedPackageManager(result.prefix));
       if (!ownsEnsure) emit({ phase: "done", type: "success", message: `${result.status} ${result.prefix}`, elapsed: seconds(), data: { hash: result.hash } });
       return {
@@ -110,5 +123,5 @@ export async function prewarmEnvs(sources: string[], manager: EnvManager, opts: 
         ...(error instanceof WorkerError ? { errorCode: error.code } : {}),
       };
     }
-  });
+  }
 }

@@ -53,6 +53,19 @@ describe("prewarmEnvs with the fake micromamba (or the real tool)", () => {
     // The failed create left nothing behind: only the good env is cached.
     expect((await box.manager().listEnvs()).map((e) => e.hash)).toEqual([results[2]!.hash]);
   });
+
+  it("keeps the envs of this run from being evicted by its own later creates (--cache-max-envs)", async () => {
+    const options = { ...box.options, cacheMaxEnvs: 1 };
+    const { createEnvManager } = await import("../../src/env/env-manager.js");
+    const manager = createEnvManager(options, { env: box.env });
+    const results = await prewarmEnvs([app("tiny"), envFile()], manager, { concurrency: 1, specOptions: options });
+    expect(results.map((r) => r.status)).toEqual(["created", "created"]);
+    // Both are still there after the run (the first was leased while the second's create ran its eviction)...
+    expect((await manager.listEnvs()).map((e) => e.hash).sort()).toEqual(results.map((r) => r.hash).sort());
+    // ...and the leases are gone afterwards, so the next gc applies the limit.
+    expect((await manager.listEnvs()).every((e) => !e.inUse)).toBe(true);
+    expect(await manager.gc()).toHaveLength(1);
+  });
 });
 
 /** A manager double that records how many ensureEnv calls run at once; each call waits until `limit` are in flight. */
@@ -78,6 +91,7 @@ function concurrencyProbe(limit: number, total: number): { manager: EnvManager; 
       const hash = spec.conda.join(",");
       return { hash, prefix: `/envs/${hash}`, pythonPath: "/bin/python", activation: {}, status: "created", seconds: 0 };
     },
+    acquireLease: async (hash: string) => ({ hash, release: async () => undefined }),
   } as unknown as EnvManager;
   return { manager, maxInFlight: () => max };
 }

@@ -169,6 +169,20 @@ describe("bridge host, local mode", () => {
     expect(app.child.exitCode).toBeNull();
   });
 
+  it("interrupts a blocking call (time.sleep) at the timeout, even under `except Exception`", async () => {
+    const result = await app.host.execute("import time\ntry:\n    time.sleep(60)\nexcept Exception:\n    pass\n'not reached'", 300);
+    expect(result.status).toBe("error");
+    // The runner's own answer (the worker's fallback after the grace would say "cannot be interrupted").
+    expect(result.error?.evalue).toMatch(/interrupted after its timeout/);
+    expect((await app.host.execute("1 + 1", 5000)).result).toBe("2");
+  });
+
+  it("keeps the app alive when executed code calls sys.exit()", async () => {
+    const result = await app.host.execute("import sys\nsys.exit(4)", 5000);
+    expect(result.error?.ename).toBe("SystemExit");
+    expect(await call("add", 2, 2)).toBe(4);
+  });
+
   it("rejects bad execute input and unknown services with clear errors", async () => {
     await expect(app.host.execute("1", -1)).rejects.toThrow(/positive number/);
     await expect(app.host.callService("nope", "x", [])).rejects.toThrow(/no service "nope"/);

@@ -96,6 +96,11 @@ describe("bridge through Hypha", () => {
     const many = await Promise.all(Array.from({ length: 100 }, (_, i) => svc.aadd!(i, 1)));
     expect(many).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     expect(app.host.appConnected).toBe(true);
+    // The app's main thread is busy in its own event loop here, so execute() runs on the runner's thread.
+    const interrupted = await app.host.execute("n = 0\nwhile True:\n    n += 1", 300);
+    expect(interrupted.error?.evalue).toMatch(/interrupted after its timeout/);
+    expect((await app.host.execute("n > 0", 5000)).result).toBe("True");
+    expect(await svc.add!(1, 1)).toBe(2);
   });
 
   it("lets the app call another Hypha service through get_service, keyword arguments included", async () => {

@@ -1,12 +1,16 @@
-"""execute(): runs code in the app's __main__ namespace on one dedicated thread, capturing its output.
+"""execute(): runs code in the app's __main__ namespace, one execution at a time, capturing its output.
 
-A timeout raises ExecutionTimeout inside that thread (an asynchronous exception), which stops Python code
-between bytecodes without touching the rest of the app. A call blocked inside C (e.g. a long sleep) only
-sees it when the call returns.
+Where it runs: on the main thread while that thread idles in the runner (the entry point returned, or the
+app sits in the sync serve()); otherwise on one dedicated thread. A timeout raises ExecutionTimeout in the
+executing thread: on the main thread through a real signal (SIGUSR2), which also breaks blocking calls such
+as time.sleep; on the dedicated thread as an asynchronous exception, which stops Python code between
+bytecodes (a call blocked inside C only sees it when the call returns).
 """
 import ast
 import concurrent.futures
 import ctypes
+import queue
+import signal
 import sys
 import threading
 import traceback
@@ -14,8 +18,8 @@ import traceback
 from .codec import format_app_traceback
 
 
-class ExecutionTimeout(Exception):
-    """Raised inside an execution that ran past its timeout."""
+class ExecutionTimeout(BaseException):
+    """Raised inside an execution that ran past its timeout (a BaseException, so `except Exception` keeps out)."""
 
 
 class RoutingStream:
@@ -44,45 +48,105 @@ class RoutingStream:
 
 
 class Executor:
-    def __init__(self, peer, namespace):
+    def __init__(self, peer, namespace, stopping):
         self._peer = peer
         self._namespace = namespace
+        self._stopping = stopping
         self._local = threading.local()
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hypha-bridge-execute")
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered by the SIGUSR2 handler on the main thread
+        self._serial = threading.Lock()
+        self._main_jobs = queue.Queue()
+        self._main_idle = False
         self._running_id = None
         self._thread_id = None
+        self._main_ident = threading.main_thread().ident
+        self._signal_ok = signal.getsignal(signal.SIGUSR2) in (signal.SIG_DFL, None)
+        if self._signal_ok:
+            signal.signal(signal.SIGUSR2, self._on_interrupt_signal)
         sys.stdout = RoutingStream(sys.stdout, "stdout", self._local)
         sys.stderr = RoutingStream(sys.stderr, "stderr", self._local)
 
     def submit(self, message):
+        with self._lock:
+            if self._main_idle:
+                self._main_jobs.put(message)
+                return
         self._pool.submit(self._run, message)
+
+    def serve_on_main(self, stop_event):
+        """Main thread: idle until `stop_event`, running executions handed to it meanwhile."""
+        with self._lock:
+            self._main_idle = self._signal_ok
+        try:
+            while not stop_event.is_set():
+                try:
+                    message = self._main_jobs.get(timeout=1.0)
+                except queue.Empty:
+                    continue
+                try:
+                    self._run(message)
+                except ExecutionTimeout:
+                    pass  # a late interrupt after the reply went out
+        finally:
+            with self._lock:
+                self._main_idle = False
+                left = []
+                while not self._main_jobs.empty():
+                    left.append(self._main_jobs.get_nowait())
+            for message in left:
+                self._pool.submit(self._run, message)
 
     def interrupt(self, target):
         with self._lock:
             if target is None or target != self._running_id or self._thread_id is None:
                 return
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id), ctypes.py_object(ExecutionTimeout))
+            if self._thread_id == self._main_ident:
+                signal.pthread_kill(self._main_ident, signal.SIGUSR2)
+            else:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id), ctypes.py_object(ExecutionTimeout))
+
+    def _on_interrupt_signal(self, signum, frame):
+        with self._lock:
+            running = self._running_id is not None and self._thread_id == self._main_ident
+        if running:
+            raise ExecutionTimeout()
 
     def _run(self, message):
         outputs = []
-        self._local.outputs = outputs
-        with self._lock:
-            self._running_id = message.get("id")
-            self._thread_id = threading.get_ident()
+        with self._serial:
+            self._local.outputs = outputs
+            try:
+                reply = self._run_code(message.get("id"), message.get("code", ""), outputs)
+            except ExecutionTimeout as exc:  # landed just outside the user code: still a timeout
+                reply = {"status": "error", "outputs": outputs, "error": self._describe(exc)}
+            finally:
+                self._local.outputs = None
+        self._peer.notify({"t": "ok", "id": message.get("id"), "v": reply})
+
+    def _run_code(self, exec_id, code, outputs):
         try:
-            result = self._execute(message.get("code", ""))
+            with self._lock:
+                self._running_id = exec_id
+                self._thread_id = threading.get_ident()
+            try:
+                result = self._execute(code)
+            finally:
+                with self._lock:
+                    self._running_id = None
+                    self._thread_id = None
             reply = {"status": "ok", "outputs": outputs}
             if result is not None:
                 reply["result"] = result
+            return reply
+        except SystemExit:
+            if self._stopping():
+                raise  # the worker is stopping the app (SIGTERM), not the executed code
+            return {"status": "error", "outputs": outputs,
+                    "error": {"ename": "SystemExit", "evalue": "the code called sys.exit(); the app keeps running",
+                              "traceback": []}}
         except BaseException as exc:  # the app keeps running whatever the code raised
-            reply = {"status": "error", "outputs": outputs, "error": self._describe(exc, message)}
-        finally:
-            with self._lock:
-                self._running_id = None
-                self._thread_id = None
-            self._local.outputs = None
-        self._peer.notify({"t": "ok", "id": message.get("id"), "v": reply})
+            return {"status": "error", "outputs": outputs, "error": self._describe(exc)}
 
     def _execute(self, code):
         namespace = self._namespace()
@@ -97,7 +161,7 @@ class Executor:
         return None if value is None else repr(value)
 
     @staticmethod
-    def _describe(exc, message):
+    def _describe(exc):
         lines = format_app_traceback(exc)
         if isinstance(exc, ExecutionTimeout):
             return {"ename": "TimeoutError", "evalue": "execution interrupted after its timeout; the app keeps running",

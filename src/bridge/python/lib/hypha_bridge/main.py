@@ -65,7 +65,7 @@ def run(entry_point, fd):
         return 1
     path = os.path.abspath(entry_point)
     module = _load_main_module(path)
-    peer.executor = Executor(peer, lambda: module.__dict__)
+    peer.executor = Executor(peer, lambda: module.__dict__, lambda: _stopping["flag"])
     signal.signal(signal.SIGTERM, _on_sigterm)
     sys.argv = [path] + sys.argv[2:]
     sys.path.insert(0, os.path.dirname(path))
@@ -76,7 +76,7 @@ def run(entry_point, fd):
         exec(code, module.__dict__)
     except SystemExit as exc:
         if _stopping["flag"]:
-            _stop_now(0)
+            _stop_now(0, peer)
         _flush()
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:
@@ -90,12 +90,11 @@ def run(entry_point, fd):
         _flush()
         return 0
     try:
-        while not peer.closed.wait(1.0):
-            pass
+        peer.executor.serve_on_main(peer.closed)
     except SystemExit:
-        _stop_now(0)
+        _stop_now(0, peer)
     sys.stderr.write("hypha bridge: the worker closed the channel; stopping\n")
-    _stop_now(1 if peer.close_error else 0)
+    _stop_now(1 if peer.close_error else 0, peer)
 
 
 def _flush():

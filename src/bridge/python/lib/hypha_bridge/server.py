@@ -1,6 +1,7 @@
 """The hypha_rpc-compatible server objects: async (awaitables) and sync (blocking), over the bridge peer."""
 import asyncio
 import os
+import threading
 
 from .codec import ObjectProxy
 from .peer import get_peer
@@ -113,7 +114,11 @@ class SyncServer:
         return self._call({"t": "list_services"}, payload=query if query is not None else kwargs)
 
     def serve(self):
-        # Short waits keep the main thread responsive to signals (SIGTERM stops the app).
+        if threading.current_thread() is threading.main_thread() and self._peer.executor is not None:
+            # The main thread idles here: execute() runs on it (interruptible, see execute.py).
+            self._peer.executor.serve_on_main(self._peer.closed)
+            return
+        # Short waits keep the thread responsive to signals (SIGTERM stops the app).
         while not self._peer.closed.wait(1.0):
             pass
 

@@ -168,8 +168,8 @@ async function runCreate(ctx: EnsureContext, job: CreateJob, envFile: string, wo
       cwd: workDir,
       // Recorded so that whoever takes over a lock this process died holding can kill the orphaned tool.
       onSpawn: (pid) => {
-        void job.lock.updateHolder({ childPgid: pid }).catch(() => undefined);
-        void pkgsLock.updateHolder({ childPgid: pid }).catch(() => undefined);
+        void job.lock.updateHolder({ childPgid: pid, childPath: pm.path }).catch(() => undefined);
+        void pkgsLock.updateHolder({ childPgid: pid, childPath: pm.path }).catch(() => undefined);
       },
       onLine: (line, stream) => {
         const text = scrubToolText(line).trim();

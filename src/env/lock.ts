@@ -87,13 +87,22 @@ export async function acquireLock(lockPath: string, options: AcquireLockOptions)
       await reapOrphanOfDeadHolder(lockPath);
       let info: Record<string, string | number> = { ...options.holderInfo };
       await writeHolder(lockPath, info);
+      // Holder updates are serialized and finish before release removes the record, never after.
+      let pending: Promise<void> = Promise.resolve();
+      let released = false;
       return {
         lost: lost.signal,
-        updateHolder: async (extra) => {
+        updateHolder: (extra) => {
+          if (released) return Promise.resolve();
           info = { ...info, ...extra };
-          await writeHolder(lockPath, info);
+          pending = pending.then(() => writeHolder(lockPath, info));
+          return pending;
         },
-        release: () => releaseQuietly(lockPath, release),
+        release: async () => {
+          released = true;
+          await pending;
+          await releaseQuietly(lockPath, release);
+        },
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ELOCKED") {
@@ -162,6 +171,9 @@ async function reapOrphanOfDeadHolder(lockPath: string): Promise<void> {
   if (!previous || previous.hostname !== os.hostname() || previous.pid === process.pid || isPidAlive(previous.pid)) return;
   const pgid = previous.childPgid;
   if (typeof pgid !== "number" || !Number.isInteger(pgid) || pgid <= 1) return;
+  // Where /proc shows the group's leader, it must still be the recorded tool (pids are reused).
+  const cmdline = await fs.readFile(`/proc/${pgid}/cmdline`, "utf8").catch(() => undefined);
+  if (cmdline !== undefined && typeof previous.childPath === "string" && !cmdline.split("\0").includes(previous.childPath)) return;
   try {
     process.kill(-pgid, "SIGKILL");
   } catch {

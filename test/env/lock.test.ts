@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { spawn } from "node:child_process";
 import { acquireLock, isLocked, lockHolderPath, readLockHolder } from "../../src/env/lock.js";
 import { hasCode } from "../../src/errors.js";
 
@@ -77,5 +78,31 @@ describe("acquireLock", () => {
     await new Promise<void>((resolve) => held.lost.addEventListener("abort", () => resolve(), { once: true }));
     expect(compromised).toHaveLength(1);
     await held.release();
+  });
+
+  it("on takeover kills the orphaned tool group of a dead holder, but only when /proc shows that tool", async () => {
+    const sleeper = spawn("/bin/sleep", ["30"], { detached: true, stdio: "ignore" });
+    const exited = new Promise((resolve) => sleeper.on("exit", resolve));
+    try {
+      const deadPid = 2 ** 22 + 4321;
+      const leaveStaleRecord = async (childPath: string) => {
+        await fs.mkdir(lockPath, { recursive: true });
+        const old = new Date(Date.now() - 60_000);
+        await fs.utimes(lockPath, old, old);
+        await fs.writeFile(lockHolderPath(lockPath), JSON.stringify({ pid: deadPid, hostname: os.hostname(), since: old.toISOString(), childPgid: sleeper.pid, childPath }));
+      };
+      await leaveStaleRecord("/opt/other/bin/micromamba");
+      await (await acquireLock(lockPath, { ...timing, label: "env abc" })).release();
+      // Give a (wrong) kill time to be reaped before checking that the process still runs.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(sleeper.exitCode).toBeNull();
+      expect(sleeper.signalCode).toBeNull();
+      await leaveStaleRecord("/bin/sleep");
+      await (await acquireLock(lockPath, { ...timing, label: "env abc" })).release();
+      await exited;
+      expect(sleeper.signalCode).toBe("SIGKILL");
+    } finally {
+      sleeper.kill("SIGKILL");
+    }
   });
 });

@@ -34,14 +34,21 @@ export async function acquireLease(layout: CacheLayout, hash: string, holder: st
     throw new EnvError("E_CACHE", `lease holder ${JSON.stringify(holder)} must be 1-200 printable characters (e.g. the session id)`);
   }
   const dir = leaseDirFor(layout, hash);
-  await fs.mkdir(dir, { recursive: true });
   // The file name never contains the free-text holder: only safe characters, plus pid and randomness.
   const safe = holder.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60);
   const file = path.join(dir, `${safe}-${process.pid}-${randomBytes(4).toString("hex")}.json`);
   const write = async () => {
-    // Another holder's release may have removed the (then empty) directory in between.
-    await fs.mkdir(dir, { recursive: true });
-    await writeAtomic(file, { holder, pid: process.pid, hostname: os.hostname(), heartbeatAt: new Date().toISOString() });
+    // Another holder's release may remove the (then empty) directory at any moment, even inside mkdir
+    // (EEXIST, then gone): retry a bounded number of times.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await fs.mkdir(dir, { recursive: true });
+        await writeAtomic(file, { holder, pid: process.pid, hostname: os.hostname(), heartbeatAt: new Date().toISOString() });
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 20) throw error;
+      }
+    }
   };
   await write();
   let inFlight: Promise<void> = Promise.resolve();

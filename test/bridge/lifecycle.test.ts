@@ -84,6 +84,19 @@ server.register_service({"id": "default", "die": lambda: os._exit(9)})
     expect(await app.exited).toBe(9);
   });
 
+  it("fails a call clearly when a result is too large for a message, or a callback misses method_timeout", async () => {
+    const app = run(`
+import os
+from hypha_rpc.sync import connect_to_server
+server = connect_to_server(${CONNECT.slice(0, -1)}, "method_timeout": 0.3})
+server.register_service({"id": "default", "huge": lambda: "x" * (65 << 20), "wait": lambda f: f(), "ok": lambda: "fine"})
+`);
+    await app.host.waitForService("default", 10_000);
+    await expect(app.host.callService("default", "huge", [])).rejects.toThrow(/too large; pass large data as bytes/);
+    await expect(app.host.callService("default", "wait", [() => new Promise(() => {})])).rejects.toThrow(/no answer within method_timeout=0.3s/);
+    expect(await app.host.callService("default", "ok", [])).toBe("fine");
+  });
+
   it("refuses a connect config that names another workspace, without leaking the token", async () => {
     const app = run(`
 from hypha_rpc.sync import connect_to_server

@@ -107,6 +107,10 @@ class Peer:
             with self._pending_lock:
                 self._pending.pop(rid, None)
             future.set_exception(RemoteException(str(exc)))
+        except Exception:
+            with self._pending_lock:
+                self._pending.pop(rid, None)
+            raise
         return future
 
     def deliver(self, future):
@@ -117,7 +121,15 @@ class Peer:
             loop = None
         if loop is not None:
             return asyncio.wrap_future(future, loop=loop)
-        return future.result(timeout=self.method_timeout)
+        return self.deliver_blocking(future)
+
+    def deliver_blocking(self, future):
+        """The result of a request, waiting at most method_timeout seconds (None: no limit)."""
+        try:
+            return future.result(timeout=self.method_timeout)
+        except concurrent.futures.TimeoutError:
+            raise RemoteException("no answer within method_timeout=%ss; raise method_timeout in connect_to_server() "
+                                  "for slow services" % self.method_timeout) from None
 
     def _make_remote(self, ref):
         proxy = RemoteFunction(self, ref)
@@ -227,6 +239,8 @@ class Peer:
             self.channel.send({"t": "ok", "id": message["id"], "v": encoded}, blobs)
         except ConnectionError:
             pass
+        except Exception as exc:  # e.g. a result too large for one message: the caller gets the error
+            self._reply_exception(message, exc)
 
     def _reply_exception(self, message, exc):
         tb = "".join(format_app_traceback(exc))

@@ -98,7 +98,7 @@ class SyncServer:
         self._peer = get_peer()
 
     def _call(self, message, **kw):
-        return self._peer.request(message, **kw).result(timeout=self._peer.method_timeout)
+        return self._peer.deliver_blocking(self._peer.request(message, **kw))
 
     def register_service(self, service, config=None, **kwargs):
         service = _service_request(service, dict(config or {}, **kwargs))

@@ -7,7 +7,7 @@ def connect_to_server(config=None, **kwargs):
     """Connects this app to Hypha through the worker; returns a server object with blocking methods."""
     config = dict(config or {}, **kwargs)
     peer = get_peer()
-    info = _server.connect_request(config).result(timeout=peer.method_timeout)
+    info = peer.deliver_blocking(_server.connect_request(config))
     _server.state["connected"] = True
     return _server.SyncServer(info)
 

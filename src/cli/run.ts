@@ -10,14 +10,14 @@ import os from "node:os";
 import path from "node:path";
 import { WorkerError, describeError } from "../errors.js";
 import { createEnvManager } from "../env/env-manager.js";
-import { connectToHypha, type HyphaServer } from "../hypha/connect.js";
+import type { ServiceMode } from "../bridge/types.js";
+import type { HyphaServer } from "../hypha/connect.js";
 import { createLogger, type Logger } from "../logger.js";
 import { redact, registerSecret } from "../redact.js";
 import { createDirectoryFileSource } from "../session/app-files.js";
 import { DEFAULT_LOG_LIMITS } from "../session/logs.js";
 import { Session } from "../session/session.js";
 import type { SessionDeps, StartConfig } from "../session/types.js";
-import { defaultServiceMode } from "../worker/defaults.js";
 import { DEFAULT_STOP_GRACE_MS } from "../worker/options.js";
 import type { CommandContext, CommandDefinition } from "./command.js";
 import { ENV_OPTION_SPECS, ENV_OPTIONS_HELP, resolveEnvOptions } from "./env-options.js";
@@ -164,6 +164,8 @@ async function drive(run: RunContext): Promise<number> {
 
 async function connectCaller(settings: RunSettings): Promise<HyphaServer> {
   const server = settings.server!;
+  // hypha-rpc is loaded only when a server is used: local runs start faster without it.
+  const { connectToHypha } = await import("../hypha/connect.js");
   try {
     return await connectToHypha({
       server_url: server.url,
@@ -175,7 +177,8 @@ async function connectCaller(settings: RunSettings): Promise<HyphaServer> {
   }
 }
 
-function buildDeps(settings: RunSettings, envOptions: ReturnType<typeof resolveEnvOptions>, workingRoot: string, logger: Logger, ctx: CommandContext): SessionDeps {
+async function buildDeps(settings: RunSettings, envOptions: ReturnType<typeof resolveEnvOptions>, workingRoot: string, logger: Logger, ctx: CommandContext): Promise<SessionDeps> {
+  const serviceMode: ServiceMode = settings.server ? (await import("../worker/defaults.js")).defaultServiceMode() : { kind: "local" };
   return {
     env: createEnvManager(envOptions, { env: ctx.env }),
     specOptions: {
@@ -185,7 +188,7 @@ function buildDeps(settings: RunSettings, envOptions: ReturnType<typeof resolveE
       ...(envOptions.allowedChannels ? { allowedChannels: envOptions.allowedChannels } : {}),
     },
     workingRoot,
-    serviceMode: settings.server ? defaultServiceMode() : { kind: "local" },
+    serviceMode,
     passEnv: settings.passEnv,
     logLimits: DEFAULT_LOG_LIMITS,
     stopGraceMs: DEFAULT_STOP_GRACE_MS,
@@ -227,7 +230,7 @@ async function run(values: Record<string, unknown>, positionals: string[], ctx: 
       timeout: settings.timeoutS,
       manifest: app.manifest,
     };
-    session = new Session(buildDeps(settings, envOptions, workingRoot, logger, ctx), config);
+    session = new Session(await buildDeps(settings, envOptions, workingRoot, logger, ctx), config);
     logger.info(`running ${app.appId} from ${app.appDir} as ${config.id}${caller ? ` on ${settings.server!.url}` : " (local mode, no Hypha server)"}`);
     const driving = drive({ ctx, settings, app, session, caller, workspace, clientId, logger, interrupted: () => interrupted });
     const outcome = await Promise.race([driving.then((code) => ({ code })), signals.received.then((signal) => ({ signal }))]);

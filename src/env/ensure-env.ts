@@ -21,6 +21,7 @@ import { directorySize } from "./cache-list.js";
 import { buildCreateCommand, flavourOf } from "./package-manager/index.js";
 import { runTool, type ToolRun } from "./package-manager/run-tool.js";
 import { createError, scrubToolText } from "./create-error.js";
+import { assertEnvSpecShape } from "./spec-guard.js";
 
 export interface EnsureContext {
   options: EnvOptions;
@@ -40,6 +41,7 @@ const short = (hash: string) => hash.slice(0, 12);
 export async function ensureEnv(ctx: EnsureContext, spec: EnvSpec, options: EnsureEnvOptions = {}): Promise<EnvResult> {
   const started = Date.now();
   const progress = createProgressReporter(options.onProgress, started);
+  assertEnvSpecShape(spec);
   const hash = hashEnvSpec(spec);
   const prefix = envPrefixFor(ctx.layout, envDirName(spec, hash));
   progress.report("resolving", "info", `environment ${short(hash)} at ${prefix}`, { hash, prefix });

@@ -5,24 +5,13 @@
 import { BridgeError, describeError } from "../errors.js";
 import { redact, registerSecret } from "../redact.js";
 import { AppServices, type ConnectRequest } from "./app-services.js";
-import { HostCodec, HostFunctionTable, PYTHON_REF, type FunctionRef } from "./codec.js";
 import { runExecution } from "./execute.js";
 import { installLateReplyGuard } from "./guard.js";
+import { pythonError, PythonFunctions, type AnyFunction, type PythonError } from "./python-functions.js";
 import type { BridgeHost, BridgeHostOptions, ExecuteResult } from "./types.js";
 import { createWire, PROTOCOL_VERSION, type WireMessage } from "./wire.js";
 
-type AnyFunction = (...args: unknown[]) => unknown;
 interface Pending { resolve(value: unknown): void; reject(error: unknown): void }
-interface PythonError { type?: string; message?: string; traceback?: string }
-
-/** A JS Error that carries the Python exception's type, message and traceback (hypha-rpc sends name, message and stack). */
-export function pythonError(e: PythonError | undefined): Error {
-  const type = e?.type || "Exception";
-  const error = new Error(e?.message ?? "the app's function failed");
-  error.name = type;
-  error.stack = e?.traceback ? `${type}: ${error.message}\n${e.traceback}` : `${type}: ${error.message}`;
-  return error;
-}
 
 function deferred<T>() {
   let resolve!: (value: T) => void;
@@ -41,44 +30,19 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
   const closedSignal = deferred<void>();
   const services = new AppServices(identity, mode);
   const pending = new Map<number, Pending>();
-  const table = new HostFunctionTable();
   let nextId = 1;
   let closed = false;
   let closeReason = "";
   let appConnected = false;
   let handshaken = false;
 
-  const released = new FinalizationRegistry<string>((id) => {
-    if (!wire.closed) wire.send({ t: "release", ids: [id] });
+  const fns = new PythonFunctions({
+    request: (message, blobs) => request(message, blobs).reply,
+    release: (id) => {
+      if (!wire.closed) wire.send({ t: "release", ids: [id] });
+    },
   });
-
-  const callPython = (ref: FunctionRef, args: unknown[], kwargs?: Record<string, unknown>): Promise<unknown> => {
-    const blobs: Uint8Array[] = [];
-    const message: WireMessage = { t: "call", fn: ref.id, args: codec.encode(args, blobs) };
-    if (kwargs) message.kw = codec.encode(kwargs, blobs);
-    return request(message, blobs).reply;
-  };
-
-  const pythonParams = (ref: FunctionRef) => (ref.params ?? []).filter((p) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(p));
-
-  /** A JS function that calls the Python function `ref`; with `takesContext` the last argument goes as `context=`. */
-  const makeProxy = (ref: FunctionRef, takesContext = false): AnyFunction => {
-    const proxy = takesContext
-      ? (...args: unknown[]) => {
-          const context = args.pop();
-          return callPython(ref, args, { context });
-        }
-      : (...args: unknown[]) => callPython(ref, args);
-    Object.defineProperty(proxy, PYTHON_REF, { value: ref });
-    // hypha-rpc maps keyword arguments onto parameter names parsed from toString(): give it Python's.
-    const params = [...pythonParams(ref), ...(takesContext ? ["context"] : [])];
-    Object.defineProperty(proxy, "toString", { value: () => `function (${params.join(", ")}) {}` });
-    Object.defineProperty(proxy, "name", { value: ref.name ?? "python_function" });
-    released.register(proxy, ref.id, proxy);
-    return proxy;
-  };
-
-  const codec = new HostCodec(table, makeProxy);
+  const { codec, table } = fns;
 
   const request = (message: WireMessage, blobs: Uint8Array[] = []): { id: number; reply: Promise<unknown> } => {
     const id = nextId++;
@@ -110,25 +74,6 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
     wire.send({ t: "err", id, e: { type: e?.name ?? "Error", message: redact(describeError(error)), traceback: redact(e?.stack ?? "") } });
   };
 
-  /**
-   * Rebuilds the app's service so that require_context functions hand the caller context to Python as
-   * `context=`. `require_context` may be true (every function) or a list of top-level function names, as in hypha-rpc.
-   */
-  const withContext = (value: unknown, selected: (name: string) => boolean, top = true): unknown => {
-    if (!value || typeof value !== "object" || Array.isArray(value)) return value;
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => {
-        if (key === "config") return [key, item];
-        const ref = typeof item === "function" ? (item as { [PYTHON_REF]?: FunctionRef })[PYTHON_REF] : undefined;
-        if (ref && (!top || selected(key))) {
-          released.unregister(item as AnyFunction);
-          return [key, makeProxy(ref, true)];
-        }
-        return [key, typeof item === "object" && (!top || selected(key)) ? withContext(item, selected, false) : item];
-      }),
-    );
-  };
-
   const handleRequest = async (message: WireMessage, blobs: Uint8Array[]): Promise<unknown> => {
     const payload = message.v === undefined ? undefined : codec.decode(message.v, blobs);
     switch (message.t) {
@@ -139,13 +84,9 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
         return info;
       }
       case "register": {
-        let service = payload as Record<string, unknown>;
+        const service = payload as Record<string, unknown>;
         if (!service || typeof service !== "object") throw new BridgeError("E_BRIDGE", "register_service: the service must be a dict");
-        const config = (service.config ?? {}) as Record<string, unknown>;
-        const wanted = config.require_context;
-        if (Array.isArray(wanted)) service = withContext(service, (name) => wanted.includes(name)) as Record<string, unknown>;
-        else if (wanted) service = withContext(service, () => true) as Record<string, unknown>;
-        const info = await services.register(service);
+        const info = await services.register(fns.withContext(service));
         log("info", `app registered service ${String(info.id)}`);
         return info;
       }

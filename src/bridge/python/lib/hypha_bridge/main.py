@@ -14,7 +14,8 @@ import builtins
 
 from . import server as bridge_server
 from .execute import Executor
-from .peer import Peer, set_peer
+from .peer import Peer
+from .remote import set_peer
 
 
 _stopping = {"flag": False}

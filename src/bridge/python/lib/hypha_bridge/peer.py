@@ -12,30 +12,11 @@ import threading
 import traceback
 
 from . import PROTOCOL_VERSION
-from .codec import Codec, FunctionTable, ObjectProxy, format_app_traceback, watch_release
+from .codec import Codec, FunctionTable, format_app_traceback, watch_release
 from .framing import Channel
+from .remote import RemoteException, RemoteFunction
 
 SYNC_WORKERS = 16
-
-
-class RemoteException(Exception):
-    """A call to a remote function (Hypha service, callback, the worker) failed on the other side."""
-
-
-class RemoteFunction:
-    """A function owned by the worker side (a Hypha service method or a callback)."""
-
-    def __init__(self, peer, ref):
-        self._peer = peer
-        self._bridge_remote_id = ref["id"]
-        self.__name__ = ref.get("name") or "remote_function"
-
-    def __call__(self, *args, **kwargs):
-        future = self._peer.request({"t": "call", "fn": self._bridge_remote_id}, args=list(args), kwargs=kwargs)
-        return self._peer.deliver(future)
-
-    def __repr__(self):
-        return "<remote function %s>" % self.__name__
 
 
 class Peer:
@@ -251,21 +232,3 @@ class Peer:
             sys.stderr.write("hypha bridge: %s: %s\n" % (etype, text))
             return
         self.notify({"t": "err", "id": message["id"], "e": {"type": etype, "message": text, "traceback": tb}})
-
-
-_peer = None
-
-
-def set_peer(peer):
-    global _peer
-    _peer = peer
-
-
-def get_peer():
-    if _peer is None:
-        raise RuntimeError("this hypha_rpc is the hypha-conda-worker bridge and works only inside an app started by "
-                           "the worker; install the real hypha-rpc (pip install hypha-rpc) to connect directly")
-    return _peer
-
-
-__all__ = ["Peer", "RemoteException", "RemoteFunction", "ObjectProxy", "get_peer", "set_peer"]

@@ -4,7 +4,7 @@ import os
 import threading
 
 from .codec import ObjectProxy
-from .peer import get_peer
+from .remote import get_peer
 
 _ENV_KEYS = {"server_url": "HYPHA_SERVER_URL", "workspace": "HYPHA_WORKSPACE", "client_id": "HYPHA_CLIENT_ID",
              "token": "HYPHA_TOKEN"}

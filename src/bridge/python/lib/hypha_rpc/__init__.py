@@ -4,7 +4,7 @@ The worker holds the real Hypha connection as this app's client; this module tal
 """
 import asyncio
 
-from hypha_bridge.peer import RemoteException, get_peer
+from hypha_bridge.remote import RemoteException, get_peer
 from hypha_bridge.codec import ObjectProxy
 from hypha_bridge import server as _server
 

@@ -1,5 +1,5 @@
 """Blocking form of the bridge's hypha_rpc subset: `from hypha_rpc.sync import connect_to_server`."""
-from hypha_bridge.peer import RemoteException, get_peer
+from hypha_bridge.remote import RemoteException, get_peer
 from hypha_bridge import server as _server
 
 

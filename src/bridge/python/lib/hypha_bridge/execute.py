@@ -8,7 +8,6 @@ bytecodes (a call blocked inside C only sees it when the call returns).
 """
 import ast
 import concurrent.futures
-import ctypes
 import queue
 import signal
 import sys
@@ -101,9 +100,12 @@ class Executor:
         with self._lock:
             if target is None or target != self._running_id or self._thread_id is None:
                 return
-            if self._thread_id == self._main_ident:
+            ours = signal.getsignal(signal.SIGUSR2) == self._on_interrupt_signal
+            if self._thread_id == self._main_ident and ours:
                 signal.pthread_kill(self._main_ident, signal.SIGUSR2)
-            else:
+            else:  # the dedicated thread, or the app replaced our SIGUSR2 handler
+                import ctypes  # only here: a Python built without ctypes still runs apps, just without this
+
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id), ctypes.py_object(ExecutionTimeout))
 
     def _on_interrupt_signal(self, signum, frame):

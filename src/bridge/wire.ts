@@ -89,8 +89,18 @@ export function createWire(stream: Duplex, handlers: WireHandlers): Wire {
     return [header, Buffer.from(piece.buffer, piece.byteOffset, piece.length)];
   };
 
+  let corked = false;
   const pump = () => {
     if (waitingDrain) return;
+    if (!corked) {
+      // Coalesce the frames sent in one tick into one write (fewer system calls and reader wake-ups).
+      corked = true;
+      stream.cork();
+      process.nextTick(() => {
+        corked = false;
+        stream.uncork();
+      });
+    }
     while (!closed) {
       const frame = nextFrame();
       if (!frame) return;

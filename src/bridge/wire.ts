@@ -61,13 +61,13 @@ export function createWire(stream: Duplex, handlers: WireHandlers): Wire {
   const pendingBlobs = new Map<number, Buffer[]>();
   let pendingBlobBytes = 0;
 
-  const finish = (error?: BridgeError) => {
+  const finish = (error?: BridgeError, destroy = true) => {
     if (closed) return;
     closed = true;
     control.length = 0;
     bulk.length = 0;
     pendingBlobs.clear();
-    if (error) stream.destroy();
+    if (error && destroy) stream.destroy();
     handlers.onClose(error);
   };
 
@@ -228,8 +228,13 @@ export function createWire(stream: Duplex, handlers: WireHandlers): Wire {
     },
     close(error) {
       if (closed) return;
-      finish(error);
-      if (!error) stream.end();
+      // What was already written (e.g. a "reject" before closing) still goes out: flush, then end.
+      if (corked) {
+        corked = false;
+        stream.uncork();
+      }
+      finish(error, false);
+      stream.end();
     },
   };
 }

@@ -15,6 +15,7 @@ export interface ValidatedStart {
 
 const REQUIRED_STRINGS = ["id", "app_id", "workspace", "client_id", "server_url"] as const;
 const OPTIONAL_STRINGS = ["app_files_base_url", "token", "entry_point", "artifact_id"] as const;
+const MAX_ID_CHARS = 200;
 const SERVICE_ID = /^[A-Za-z0-9_-][A-Za-z0-9_.:-]*$/;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -62,6 +63,10 @@ export function validateStartConfig(raw: unknown, defaultTimeoutS: number): Vali
       throw new ConfigError(`start config: '${key}' is required and must be a non-empty string.`);
     }
     if (value.includes("\0")) throw new ConfigError(`start config: '${key}' contains a NUL byte.`);
+    // Ids name leases, working dirs and Hypha clients: refuse absurd lengths before anything is built.
+    if (key !== "server_url" && value.length > MAX_ID_CHARS) {
+      throw new ConfigError(`start config: '${key}' is longer than ${MAX_ID_CHARS} characters; use the ids the Hypha server issues.`);
+    }
     out[key] = value;
   }
   for (const key of OPTIONAL_STRINGS) {

@@ -163,6 +163,7 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
   };
 
   const onClose = (error?: BridgeError) => {
+    const first = !closed;
     if (!closed) {
       closed = true;
       closeReason = error ? error.message : "the app's process closed the bridge channel";
@@ -172,6 +173,8 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
     table.clear();
     closedSignal.resolve();
     void services.disconnect();
+    // A corrupt channel (e.g. garbage on fd 3) leaves an app that cannot serve: its owner fails the session.
+    if (first && error) options.onChannelError?.(error);
   };
 
   const failChannel = (error: BridgeError) => wire.close(error);

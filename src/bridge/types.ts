@@ -56,6 +56,8 @@ export interface BridgeHostOptions {
   mode: ServiceMode;
   /** Bridge events for the session's log (info/error lines). */
   log: (type: "info" | "error", line: string) => void;
+  /** Called once when the channel fails with a protocol or I/O error (not on a clean close): the app can no longer serve. */
+  onChannelError?: (error: Error) => void;
 }
 
 export interface BridgeHost {

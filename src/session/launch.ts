@@ -19,6 +19,8 @@ export interface LaunchInput {
   handshakeTimeoutMs: number;
   log: (type: LogType, line: string) => void;
   onChunk?: (stream: "stdout" | "stderr", text: string) => void;
+  /** The bridge channel failed after it was attached (see BridgeHostOptions.onChannelError). */
+  onChannelError?: (error: Error) => void;
   /** Called as soon as the process exists, so a concurrent stop can kill it. */
   onSpawned: (proc: AppProcess, bridge: BridgeHost) => void;
 }
@@ -58,6 +60,7 @@ export async function launchApp(input: LaunchInput): Promise<Launched> {
       identity: input.identity,
       mode: input.mode,
       log: (type, line) => input.log(type, line),
+      ...(input.onChannelError ? { onChannelError: input.onChannelError } : {}),
     });
   } catch (error) {
     await proc.terminate(0);

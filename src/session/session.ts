@@ -50,6 +50,7 @@ export class Session {
   private exitInfo: AppExit | undefined;
   private startCalled = false;
   private stopping: Promise<void> | undefined;
+  private channelError: Error | undefined;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -156,6 +157,8 @@ export class Session {
       progress.report("running", "success", `App ${this.config.app_id} is running (pid ${proc.pid}).`);
       this.settleStarted();
       this.watchExit(proc);
+      // The channel may have broken between the handshake and now.
+      if (this.channelError) void this.failRunning(this.channelError);
     } catch (error) {
       await this.failStart(progress, error);
       throw this.stopping ? new SessionError("E_SESSION", `Session ${this.id} was stopped while starting.`, { cause: error }) : error;
@@ -205,6 +208,10 @@ export class Session {
       handshakeTimeoutMs: (this.config.timeout ?? DEFAULT_LAUNCH_TIMEOUT_S) * 1000,
       log: (type, line) => this.logs.append(type, line),
       ...(opts.onOutput ? { onChunk: opts.onOutput } : {}),
+      onChannelError: (error) => {
+        this.channelError = error;
+        void this.failRunning(error);
+      },
       onSpawned: (proc, bridge) => {
         this.held.proc = proc;
         this.held.bridge = bridge;
@@ -228,6 +235,16 @@ export class Session {
     this.setStatus("failed");
     this.settleStarted(error);
     await this.releaseAll("start failed");
+    this.endWith();
+  }
+
+  /** The bridge channel broke while running (e.g. garbage on fd 3): the app can no longer serve, so the session fails. */
+  private async failRunning(error: Error): Promise<void> {
+    if (this.stopping || this.status !== "running") return;
+    this.error = this.explain(error);
+    this.logs.appendText("error", this.error);
+    this.setStatus("failed");
+    await this.releaseAll("bridge channel failed");
     this.endWith();
   }
 

@@ -12,6 +12,7 @@ import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { UsageError } from "../../src/errors.js";
+import { describeCallError, formatCallResult, parseCallTarget } from "../../src/cli/run-call.js";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
 import { fakePmEnv, FIXTURE_CHANNEL_URL } from "../support/fake-pm.js";
 import { openServerTarget, type ServerTarget } from "../support/server-target.js";
@@ -273,6 +274,31 @@ describe("run: bad input", () => {
     const r = await runCli([path.join(ROOT, "fixtures", "apps")]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/E_MANIFEST.*has no manifest\.yaml, manifest\.yml, manifest\.json/);
+  });
+});
+
+describe("run: call helpers", () => {
+  it("splits SERVICE.FUNCTION at the first dot; nested functions keep their dots", () => {
+    expect(parseCallTarget("default.add")).toEqual({ serviceId: "default", method: "add" });
+    expect(parseCallTarget("svc-1.math.add")).toEqual({ serviceId: "svc-1", method: "math.add" });
+    expect(() => parseCallTarget(".add")).toThrow(UsageError);
+    expect(() => parseCallTarget("default.")).toThrow(UsageError);
+    expect(() => parseCallTarget("default.a-b")).toThrow(UsageError);
+  });
+
+  it("prints results as one JSON document: bytes as base64, undefined and functions as null", () => {
+    expect(formatCallResult(3)).toBe("3");
+    expect(formatCallResult(undefined)).toBe("null");
+    expect(formatCallResult({ data: new Uint8Array([104, 105]), fn: () => 1, n: null })).toBe('{"data":"aGk=","fn":null,"n":null}');
+    expect(formatCallResult("multi\nline")).toBe('"multi\\nline"');
+  });
+
+  it("describes a Python error by type and message, with its traceback", () => {
+    const error = new Error("boom");
+    error.name = "ValueError";
+    error.stack = 'ValueError: boom\nTraceback (most recent call last):\n  File "main.py", line 3, in fail';
+    expect(describeCallError(error)).toEqual({ summary: "ValueError: boom", traceback: ["Traceback (most recent call last):", '  File "main.py", line 3, in fail'] });
+    expect(describeCallError(new Error("plain")).traceback).toEqual([]);
   });
 });
 

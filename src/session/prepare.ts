@@ -4,6 +4,7 @@
  * Everything acquired is recorded in `held` at once, so a failure or a concurrent stop can release it.
  */
 import type { EnvResult } from "../env/types.js";
+import { hashEnvSpec } from "../env/hash.js";
 import { SessionError } from "../errors.js";
 import type { ProgressReporter } from "../progress.js";
 import { createHttpFileSource } from "./app-files.js";
@@ -54,11 +55,12 @@ export async function prepareApp(input: PrepareInput): Promise<Prepared> {
   const readText = async (rel: string) => (await source.readFile(rel))?.toString("utf8");
   const spec = await input.runtime.resolveEnvSpec(manifest, readText, deps.specOptions);
   checkStopped();
+  // Lease before ensuring: a gc between the ensure and a later lease could evict the env.
+  held.lease = await deps.env.acquireLease(hashEnvSpec(spec), config.id);
   const env = await deps.env.ensureEnv(spec, { onProgress: progress.sink, signal: input.signal });
   input.onEnv(env);
   const what = env.status === "cached" ? "cache hit" : "created";
   progress.report("cache", "success", `Environment ${what}: ${env.hash.slice(0, 16)} (${env.seconds.toFixed(2)} s).`, { hash: env.hash, prefix: env.prefix, status: env.status });
-  held.lease = await deps.env.acquireLease(env.hash, config.id);
   checkStopped();
 
   progress.report("staging", "info", "Staging app files into the working directory.");

@@ -2,7 +2,6 @@
 import { isAbsolute, join, normalize, sep } from "node:path";
 import { BridgeError } from "../errors.js";
 import { locateRunner } from "./locate.js";
-import { PROTOCOL_VERSION } from "./wire.js";
 import type { RunnerCommand } from "./types.js";
 
 /** The child's file descriptor that carries the bridge channel (stdio index 3). */
@@ -32,7 +31,7 @@ export function buildRunnerCommand({ pythonPath, entryPoint, cwd }: RunnerComman
   return {
     file: pythonPath,
     args: ["-u", locateRunner(), join(cwd, rel)],
-    env: { HYPHA_BRIDGE_FD: String(BRIDGE_FD), HYPHA_BRIDGE_PROTOCOL: String(PROTOCOL_VERSION), PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
+    env: { HYPHA_BRIDGE_FD: String(BRIDGE_FD), PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
     stdio: ["ignore", "pipe", "pipe", "pipe"],
   };
 }

@@ -123,7 +123,8 @@ export async function acquireLock(lockPath: string, options: AcquireLockOptions)
       lastReport = Date.now();
       options.onWaiting?.(Math.round(waited / 1000), await readLockHolder(lockPath));
     }
-    await sleep(Math.min(backoff, options.waitTimeoutMs - waited), options.signal);
+    // Jitter: waiters started together must not retry in lockstep (only one of them wins each round).
+    await sleep(Math.min(backoff * (0.5 + Math.random()), options.waitTimeoutMs - waited), options.signal);
     backoff = Math.min(backoff * 2, maxBackoff);
   }
 }

@@ -17,14 +17,17 @@ import { benchToolEnv, createBenchEnvManager, isCreate, readInvocations, specFor
 export const NAME = "cold-create";
 
 /** Runs one worker create on a fresh cache; returns its duration and the create invocation it logged. */
-async function workerCreate(spec, delayMs) {
+async function workerCreate(spec, delayMs, breakdown = []) {
   const cacheDir = makeTemp("cold-w");
   const invocationLog = path.join(cacheDir, "fake-pm.jsonl");
   const env = await createBenchEnvManager(cacheDir, { invocationLog, delayMs });
   await env.packageManager(); // detection: once per worker process, before traffic
+  const phases = {};
   const t = nowMs();
-  const result = await env.ensureEnv(spec);
+  const result = await env.ensureEnv(spec, { onProgress: (e) => void (phases[e.phase] ??= nowMs() - t) });
   const elapsed = nowMs() - t;
+  // Where the worker's time goes: before the tool starts, the tool, after it exits (verify, marker...).
+  breakdown.push({ beforeTool: phases.creating, tool: phases.verifying - phases.creating, afterTool: elapsed - phases.verifying });
   if (result.status !== "created") throw new Error(`expected a create, got ${result.status}`);
   const create = readInvocations(invocationLog).find(isCreate);
   if (!create) throw new Error("the fake logged no create invocation");
@@ -53,9 +56,10 @@ async function handCreate(recorded, environmentYaml, delayMs) {
 
 async function compare(spec, environmentYaml, delayMs, rounds) {
   let recorded = await workerCreate(spec, delayMs); // unmeasured warm-up; gives the argv to replay
+  const breakdown = [];
   const samples = await interleave(rounds, {
     "ensureEnv (worker)": async () => {
-      recorded = await workerCreate(spec, delayMs);
+      recorded = await workerCreate(spec, delayMs, breakdown);
       return recorded.elapsed;
     },
     "same command by hand": () => handCreate(recorded, environmentYaml, delayMs),
@@ -64,7 +68,9 @@ async function compare(spec, environmentYaml, delayMs, rounds) {
   const worker = stats["ensureEnv (worker)"].median;
   const hand = stats["same command by hand"].median;
   const r = ratio(worker, hand);
-  return { delayMsPerPackage: delayMs, rounds, stats, argv: recorded.create.argv, ratio: r, overheadMs: Math.round((worker - hand) * 100) / 100, overheadPct: Math.round((r - 1) * 1000) / 10, targetMet: r <= 1.05 };
+  const worst = (key) => summarize(breakdown.map((b) => b[key])).median;
+  const phases = { beforeToolMs: worst("beforeTool"), toolMs: worst("tool"), afterToolMs: worst("afterTool") };
+  return { delayMsPerPackage: delayMs, rounds, stats, workerPhasesMedianMs: phases, argv: recorded.create.argv, ratio: r, overheadMs: Math.round((worker - hand) * 100) / 100, overheadPct: Math.round((r - 1) * 1000) / 10, targetMet: r <= 1.05 };
 }
 
 export async function run() {
@@ -102,6 +108,7 @@ export async function run() {
     summary: [
       line("fake as is", fast),
       line(`fake with FAKE_PM_DELAY_MS=${slowDelay}`, slow),
+      `where the worker's time goes (medians, fake as is): ${fast.workerPhasesMedianMs.beforeToolMs} ms before the tool starts (locks, environment.yml), ${fast.workerPhasesMedianMs.toolMs} ms tool, ${fast.workerPhasesMedianMs.afterToolMs} ms after it (verify python, size walk, marker)`,
       `package-manager detection (once per worker process, not in the figures above): median ${ms(summarize(detectSamples).median)}`,
     ],
     notes: [

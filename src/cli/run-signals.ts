@@ -1,8 +1,11 @@
-/** SIGINT/SIGTERM handling for `run`: the first signal stops the app cleanly, a second one exits at once. */
+/**
+ * SIGINT/SIGTERM handling for `run`: the first signal stops the app cleanly, a second one exits at once.
+ * A closed stdout (`run ... | head`) counts as SIGPIPE: the app is stopped instead of `run` crashing on EPIPE.
+ */
 import os from "node:os";
 
 export interface SignalWatch {
-  /** Resolves with the first SIGINT or SIGTERM. */
+  /** Resolves with the first SIGINT or SIGTERM (or SIGPIPE when the watched output closed). */
   readonly received: Promise<NodeJS.Signals>;
   dispose(): void;
 }
@@ -13,7 +16,7 @@ export function signalExitCode(signal: NodeJS.Signals | string): number {
   return 128 + (number ?? 1);
 }
 
-export function watchSignals(onSecond: (signal: NodeJS.Signals) => void): SignalWatch {
+export function watchSignals(onSecond: (signal: NodeJS.Signals) => void, output?: NodeJS.WritableStream): SignalWatch {
   let count = 0;
   let resolve!: (signal: NodeJS.Signals) => void;
   const received = new Promise<NodeJS.Signals>((r) => (resolve = r));
@@ -24,6 +27,10 @@ export function watchSignals(onSecond: (signal: NodeJS.Signals) => void): Signal
   };
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
+  // Stays attached: later writes to a closed pipe must not crash the process either.
+  output?.on("error", () => {
+    if (count === 0) handler("SIGPIPE");
+  });
   return {
     received,
     dispose() {

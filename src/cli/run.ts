@@ -206,7 +206,7 @@ async function run(values: Record<string, unknown>, positionals: string[], ctx: 
   const signals = watchSignals((signal) => {
     ctx.stderr.write(`${signal} again: exiting without waiting for the app to stop\n`);
     process.exit(signalExitCode(signal));
-  });
+  }, ctx.stdout);
   const workingRoot = await mkdtemp(path.join(os.tmpdir(), "hypha-conda-worker-run-"));
   let caller: HyphaServer | undefined;
   let session: Session | undefined;

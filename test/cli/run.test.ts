@@ -129,6 +129,17 @@ describe.concurrent("run: fixture apps in local mode", () => {
     expect(isAlive(Number(pid))).toBe(false);
   });
 
+  it("a closed stdout (run ... | head) stops the app cleanly instead of crashing: exit 141", async () => {
+    const run = startCli([path.join(APPS, "counter"), "--env", "COUNTER_INTERVAL=0.05"]);
+    const [, pid] = await run.waitFor(/counter started \(pid (\d+)\)/);
+    run.child.stdout!.destroy();
+    const result = await run.child;
+    expect(result.exitCode).toBe(141);
+    expect(run.output().stderr).toMatch(/SIGPIPE: stopping the app/);
+    expect(run.output().stderr).not.toMatch(/EPIPE|Node\.js v/);
+    expect(isAlive(Number(pid))).toBe(false);
+  });
+
   it("service --call default.add '[1, 2]' prints 3 and only 3 on stdout", async () => {
     const r = await runCli([path.join(APPS, "service"), "--call", "default.add", "[1, 2]"]);
     expect(r.exitCode).toBe(0);

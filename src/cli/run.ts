@@ -22,15 +22,14 @@ import { DEFAULT_STOP_GRACE_MS } from "../worker/options.js";
 import type { CommandContext, CommandDefinition } from "./command.js";
 import { ENV_OPTION_SPECS, ENV_OPTIONS_HELP, resolveEnvOptions } from "./env-options.js";
 import { createProgressRenderer } from "./render-progress.js";
-import { loadLocalApp, type LocalApp } from "./run-app-source.js";
-import { callThroughHypha, describeCallError, formatCallResult, withTimeout } from "./run-call.js";
+import { loadLocalApp } from "./run-app-source.js";
+import { callAndPrint, exitCodeOf, firstLine, serveUntilEnd, type RunContext } from "./run-modes.js";
 import { resolveRunSettings, type RunSettings } from "./run-settings.js";
 import { signalExitCode, watchSignals } from "./run-signals.js";
 
 /** What HYPHA_SERVER_URL holds for an app run without a server (services stay inside `run`). */
 export const LOCAL_SERVER_URL = "local://hypha-conda-worker";
 export const LOCAL_WORKSPACE = "local";
-const SERVICE_POLL_MS = 100;
 
 const USAGE = `Usage: hypha-conda-worker run <app-dir|manifest> [options]
 
@@ -58,88 +57,6 @@ Without --server-url the app's get_service() fails with "no Hypha server in loca
 
 ${ENV_OPTIONS_HELP}
 `;
-
-function exitCodeOf(session: Session): number {
-  const exit = session.exit();
-  if (!exit) return 1;
-  if (exit.signal) return signalExitCode(exit.signal);
-  return exit.code ?? 1;
-}
-
-/** The first line of a session error (the rest repeats the stderr the user already saw live). */
-function firstLine(text: string | undefined): string {
-  return redact((text ?? "").split("\n")[0] ?? "");
-}
-
-interface RunContext {
-  ctx: CommandContext;
-  settings: RunSettings;
-  app: LocalApp;
-  session: Session;
-  caller: HyphaServer | undefined;
-  workspace: string;
-  clientId: string;
-  logger: Logger;
-  /** Set once a signal arrived: the driver must print nothing more. */
-  interrupted: () => boolean;
-}
-
-/** Prints each service the app registers, once (serving mode only). */
-function announceServices(run: RunContext): () => void {
-  const seen = new Set<string>();
-  const timer = setInterval(() => {
-    const services = run.session.info().metadata.services;
-    if (!Array.isArray(services)) return;
-    for (const id of services) {
-      if (typeof id !== "string" || seen.has(id) || run.interrupted()) continue;
-      seen.add(id);
-      run.logger.info(`service ready: ${run.workspace}/${run.clientId}:${id} (press Ctrl-C to stop)`);
-    }
-  }, SERVICE_POLL_MS);
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
-async function callAndPrint(run: RunContext): Promise<number> {
-  const { settings, session, ctx } = run;
-  const target = settings.call!;
-  const timeoutMs = settings.timeoutS * 1000;
-  const label = `${target.serviceId}.${target.method}`;
-  try {
-    await session.waitForService(target.serviceId, timeoutMs);
-  } catch (error) {
-    if (run.interrupted()) return 1;
-    const ended = session.info();
-    ctx.stderr.write(`error: ${redact(describeError(error))}\n`);
-    return ended.status === "failed" ? exitCodeOf(session) : 1;
-  }
-  let result: unknown;
-  try {
-    const call = run.caller
-      ? callThroughHypha(run.caller, `${run.workspace}/${run.clientId}:${target.serviceId}`, target, settings.callArgs)
-      : session.callService(target.serviceId, target.method, settings.callArgs);
-    result = await withTimeout(Promise.resolve(call), timeoutMs, `the call ${label}`);
-  } catch (error) {
-    if (run.interrupted()) return 1;
-    const { summary, traceback } = describeCallError(error);
-    ctx.stderr.write(`error: the call ${label} failed: ${summary}\n`);
-    for (const line of traceback) if (line.trim() !== "") ctx.stderr.write(`  ${line}\n`);
-    return 1;
-  }
-  if (!run.interrupted()) ctx.stdout.write(`${formatCallResult(result)}\n`);
-  return 0;
-}
-
-async function serveUntilEnd(run: RunContext): Promise<number> {
-  const stopAnnouncing = announceServices(run);
-  try {
-    const info = await run.session.whenEnded();
-    if (info.status === "failed" && !run.interrupted()) run.ctx.stderr.write(`error: ${firstLine(info.error)}\n`);
-    return exitCodeOf(run.session);
-  } finally {
-    stopAnnouncing();
-  }
-}
 
 /** Starts the session and runs the mode's work; returns the exit code. */
 async function drive(run: RunContext): Promise<number> {

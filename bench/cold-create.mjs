@@ -86,7 +86,7 @@ export async function run() {
     detectSamples.push(nowMs() - t);
   }
   const fastRounds = iterations(10, 1);
-  const slowRounds = iterations(4, 1);
+  const slowRounds = iterations(6, 1);
   const slowDelay = QUICK ? 50 : 1000;
   log(`cold-create: ${fastRounds} rounds with the fake as is, ${slowRounds} with FAKE_PM_DELAY_MS=${slowDelay}`);
   const fast = await compare(spec, yaml, undefined, fastRounds);

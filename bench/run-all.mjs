@@ -3,7 +3,8 @@
  * `npm run bench`: builds the package (unless BENCH_NO_BUILD=1), runs every benchmark (or those named on the
  * command line) as its own Node process, one after the other, and renders docs/benchmarks.md from
  * bench/results/*.json. BENCH_QUICK=1: tiny iteration counts (smoke test); then results and the report go
- * to BENCH_RESULTS_DIR (default: a temp dir), never over the committed ones.
+ * to BENCH_RESULTS_DIR (default: a temp dir), never over the committed ones. `--report-only` re-renders the
+ * report from the results already present.
  * Exit code: 0 when every benchmark ran (a missed target is reported, not a failure), 1 otherwise.
  */
 import fs from "node:fs";
@@ -14,7 +15,8 @@ import { QUICK, REPO, log, nowMs } from "./lib/common.mjs";
 import { describeMachine } from "./lib/machine.mjs";
 import { BENCHMARKS, writeReport } from "./lib/report.mjs";
 
-const requested = process.argv.slice(2);
+const reportOnly = process.argv.includes("--report-only");
+const requested = process.argv.slice(2).filter((a) => a !== "--report-only");
 const unknown = requested.filter((n) => !BENCHMARKS.includes(n));
 if (unknown.length) {
   process.stderr.write(`unknown benchmark(s): ${unknown.join(", ")}; choose from ${BENCHMARKS.join(", ")}\n`);
@@ -26,6 +28,13 @@ if (QUICK && !process.env.BENCH_RESULTS_DIR) process.env.BENCH_RESULTS_DIR = fs.
 const resultsDir = process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : path.join(REPO, "bench", "results");
 const reportPath = process.env.BENCH_REPORT ? path.resolve(process.env.BENCH_REPORT) : QUICK ? path.join(resultsDir, "benchmarks.md") : path.join(REPO, "docs", "benchmarks.md");
 fs.mkdirSync(resultsDir, { recursive: true });
+
+if (reportOnly) {
+  // Re-renders the report from the results already there (e.g. after editing bench/analysis.md).
+  const reported = writeReport(resultsDir, reportPath);
+  log(`report: ${path.relative(REPO, reportPath) || reportPath} (${reported.join(", ")})`);
+  process.exit(0);
+}
 
 const started = nowMs();
 if (process.env.BENCH_NO_BUILD !== "1") {

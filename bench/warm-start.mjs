@@ -87,7 +87,7 @@ export async function run() {
     };
     // One unmeasured round warms every path (module loading, page cache).
     for (const fn of Object.values(variants)) await fn();
-    const rounds = iterations(25, 2);
+    const rounds = iterations(40, 2);
     log(`warm-start: ${rounds} interleaved rounds of ${Object.keys(variants).length} variants`);
     const samples = await interleave(rounds, variants);
     const stats = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));

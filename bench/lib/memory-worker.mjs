@@ -1,8 +1,9 @@
 /**
  * The worker process measured by bench/memory.mjs: a CondaWorker from dist/ (local services, app files over
  * HTTP, fake micromamba) driven over IPC, so that its RSS is the worker's alone. Run with --expose-gc.
- * Messages: {cmd: "rss"} | {cmd: "start", app, count, parallel} | {cmd: "flood", lines} | {cmd: "stopAll"}.
+ * Messages: {cmd: "rss"} | {cmd: "start", app, count, parallel} | {cmd: "flood", lines} | {cmd: "stopAll"} | {cmd: "exit"}.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { APPS_DIR, loadDist, makeTemp, cleanupTemp } from "./common.mjs";
 import { createBenchEnvManager, localStartConfig, readManifest, writeBenchApp } from "./env.mjs";
@@ -12,10 +13,22 @@ const dist = await loadDist();
 const files = await startAppFilesServer();
 const idleDir = writeBenchApp(path.join(makeTemp("mem-app"), "idle"), { id: "idle", main: "import time\nprint('idle', flush=True)\nwhile True:\n    time.sleep(3600)\n" });
 files.addApp("idle", idleDir);
-files.addApp("flood", path.join(APPS_DIR, "flood"));
-const manifests = { idle: await readManifest(idleDir), flood: { ...(await readManifest(path.join(APPS_DIR, "flood"))), startup_config: { wait_for_service: false } } };
+// The flood fixture with its line count fixed in the code (FLOOD_LINES default), one app per size.
+const floodMain = fs.readFileSync(path.join(APPS_DIR, "flood", "main.py"), "utf8");
+const floodManifest = { ...(await readManifest(path.join(APPS_DIR, "flood"))), startup_config: { wait_for_service: false } };
+const manifests = { idle: await readManifest(idleDir) };
+function floodApp(lines) {
+  const app = `flood-${lines}`;
+  if (manifests[app]) return app;
+  const main = floodMain.replace('os.environ.get("FLOOD_LINES", "200000")', `os.environ.get("FLOOD_LINES", "${lines}")`);
+  if (main === floodMain) throw new Error("fixtures/apps/flood/main.py changed: its FLOOD_LINES default was not found");
+  const dir = writeBenchApp(path.join(makeTemp("mem-flood"), app), { id: app, main });
+  files.addApp(app, dir);
+  manifests[app] = { ...floodManifest, id: app };
+  return app;
+}
 const env = await createBenchEnvManager(makeTemp("mem-cache"));
-const worker = new dist.CondaWorker({ env, workingDir: makeTemp("mem-work"), serviceMode: { kind: "local" }, stopGraceMs: 2_000, passEnv: { FLOOD_LINES: process.env.BENCH_FLOOD_LINES ?? "1000000" } });
+const worker = new dist.CondaWorker({ env, workingDir: makeTemp("mem-work"), serviceMode: { kind: "local" }, stopGraceMs: 2_000 });
 const live = [];
 
 function rss() {
@@ -48,7 +61,7 @@ async function handle(message) {
         peak = Math.max(peak, process.memoryUsage().rss);
       }, 10);
       const t = Date.now();
-      const id = await startApp("flood");
+      const id = await startApp(floodApp(message.lines));
       for (;;) {
         const info = await worker.get_session_info(id);
         if (info.status !== "running" && info.status !== "starting") break;

@@ -18,8 +18,8 @@ afterEach(async () => {
 });
 
 const FAKE_FACES = [
-  { face: "micromamba" as const, knobs: {}, args: (p: string, f: string, root: string) => ["create", "-p", p, "-f", f, "-y", "--json", "-r", root], pkgsVar: "MAMBA_PKGS_DIRS" },
-  { face: "mamba" as const, knobs: {}, args: (p: string, f: string, root: string) => ["create", "-p", p, "-f", f, "-y", "--json", "-r", root], pkgsVar: "MAMBA_PKGS_DIRS" },
+  { face: "micromamba" as const, knobs: {}, args: (p: string, f: string, root: string) => ["create", "-p", p, "-f", f, "-y", "--json", "-r", root], pkgsVar: "CONDA_PKGS_DIRS" },
+  { face: "mamba" as const, knobs: {}, args: (p: string, f: string, root: string) => ["create", "-p", p, "-f", f, "-y", "--json", "-r", root], pkgsVar: "CONDA_PKGS_DIRS" },
   { face: "mamba" as const, knobs: { mambaMajor: 1 as const }, args: (p: string, f: string) => ["env", "create", "-p", p, "-f", f, "--yes"], pkgsVar: "CONDA_PKGS_DIRS" },
   { face: "conda" as const, knobs: {}, args: (p: string, f: string) => ["env", "create", "-p", p, "-f", f, "--yes", "--json"], pkgsVar: "CONDA_PKGS_DIRS" },
 ];

@@ -51,7 +51,7 @@ export interface FakePmEnvOptions extends FakePmKnobs {
   base?: NodeJS.ProcessEnv;
   /** HOME for the child (keeps ~/.conda/environments.txt and default roots out of the real home). */
   home?: string;
-  /** Package cache: sets CONDA_PKGS_DIRS and MAMBA_PKGS_DIRS. */
+  /** Package cache: sets CONDA_PKGS_DIRS (what all three read) and MAMBA_PKGS_DIRS (read by none; set for symmetry). */
   pkgsDir?: string;
   /** MAMBA_ROOT_PREFIX (micromamba / mamba 2). */
   rootPrefix?: string;

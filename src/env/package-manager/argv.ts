@@ -58,7 +58,8 @@ export function filterToolEnv(baseEnv: NodeJS.ProcessEnv): Record<string, string
 /** The child environment of the package manager: filtered worker env plus the cache settings. */
 export function buildToolEnv(pm: PackageManagerInfo, baseEnv: NodeJS.ProcessEnv, layout: CacheLayout): Record<string, string> {
   const env = filterToolEnv(baseEnv);
-  // Both names, so an operator's CONDA_PKGS_DIRS cannot steer micromamba to another (shared) cache.
+  // CONDA_PKGS_DIRS is the variable all three read (libmamba's pkgs_dirs reads no MAMBA_PKGS_DIRS); the
+  // MAMBA_ one is overwritten too so an operator's value never reaches the tool and misleads a reader.
   env.CONDA_PKGS_DIRS = layout.pkgsDir;
   env.MAMBA_PKGS_DIRS = layout.pkgsDir;
   const flavour = flavourOf(pm);

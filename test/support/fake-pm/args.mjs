@@ -3,10 +3,11 @@
 import { PmFailure } from "./failure.mjs";
 
 const COMMON_VALUES = { "-p": "prefix", "--prefix": "prefix", "-n": "name", "--name": "name", "-f": "file", "--file": "file", "-c": "channel", "--channel": "channel" };
-const LIBMAMBA_VALUES = { "-r": "rootPrefix", "--root-prefix": "rootPrefix", "--pkgs-dirs": "pkgsDirs", "--rc-file": "rcFile" };
+// No --pkgs-dirs: micromamba and mamba 2 have no such flag (pkgs_dirs comes from CONDA_PKGS_DIRS or rc files).
+const LIBMAMBA_VALUES = { "-r": "rootPrefix", "--root-prefix": "rootPrefix", "--rc-file": "rcFile" };
 const COMMON_BOOLS = { "-y": "yes", "--yes": "yes", "--json": "json", "-q": "quiet", "--quiet": "quiet", "--override-channels": "overrideChannels", "--offline": "offline", "--dry-run": "dryRun", "-v": "verbose", "--verbose": "verbose" };
 const LIBMAMBA_BOOLS = { "--no-rc": "noRc", "--no-env": "noEnv" };
-const REPEATED = new Set(["file", "channel", "pkgsDirs"]);
+const REPEATED = new Set(["file", "channel"]);
 const CONDA_COMMANDS = ["create", "env", "info"];
 const LIBMAMBA_COMMANDS = ["create", "env", "info"];
 
@@ -14,7 +15,7 @@ const LIBMAMBA_COMMANDS = ["create", "env", "info"];
 export function parseArgs(argv, style) {
   const values = style === "conda" ? COMMON_VALUES : { ...COMMON_VALUES, ...LIBMAMBA_VALUES };
   const bools = style === "conda" ? COMMON_BOOLS : { ...COMMON_BOOLS, ...LIBMAMBA_BOOLS };
-  const opts = { file: [], channel: [], pkgsDirs: [], specs: [] };
+  const opts = { file: [], channel: [], specs: [] };
   const tokens = [...argv];
   let command;
   let i = 0;
@@ -60,7 +61,7 @@ export function parseArgs(argv, style) {
   if (command === "info") {
     const allowed = new Set(["json", "quiet", "verbose", "noRc", "noEnv", "rootPrefix", "rcFile", "offline"]);
     for (const key of Object.keys(opts)) {
-      if (["file", "channel", "pkgsDirs", "specs"].includes(key) ? opts[key].length : !allowed.has(key)) {
+      if (["file", "channel", "specs"].includes(key) ? opts[key].length : !allowed.has(key)) {
         throw usage(style, `unrecognized arguments for info: ${key}`, `The following argument was not expected: ${key}`);
       }
     }
@@ -79,7 +80,7 @@ function takeOption(tokens, i, values, bools, opts, style) {
       const long = Object.keys(values).filter((f) => values[f] === key).join("/");
       throw usage(style, `argument ${long}: expected one argument`, `${long.replace("/", ",")}: 1 required TEXT missing`);
     }
-    if (REPEATED.has(key)) opts[key].push(...(key === "pkgsDirs" ? value.split(",") : [value]));
+    if (REPEATED.has(key)) opts[key].push(value);
     else opts[key] = value;
     return eq > 0 ? i + 1 : i + 2;
   }
@@ -104,6 +105,6 @@ export function helpText(face, style) {
     "  info        [--json]",
     `  --version`,
   ];
-  if (style === "libmamba") lines.push("Global: -r/--root-prefix ROOT, --pkgs-dirs DIR[,DIR], --no-rc, --no-env, --rc-file FILE");
+  if (style === "libmamba") lines.push("Global: -r/--root-prefix ROOT, --no-rc, --no-env, --rc-file FILE");
   return `${lines.join("\n")}\n`;
 }

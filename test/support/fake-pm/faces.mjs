@@ -44,8 +44,7 @@ export function pkgsDirs(flavour, env, opts) {
     if (env.CONDA_PKGS_DIRS) return split(env.CONDA_PKGS_DIRS);
     return [path.join(rootPrefix(flavour, env, opts), "pkgs"), path.join(home(env), ".conda", "pkgs")];
   }
-  if (opts.pkgsDirs.length) return opts.pkgsDirs.map((p) => path.resolve(p));
-  if (!opts.noEnv && env.MAMBA_PKGS_DIRS) return split(env.MAMBA_PKGS_DIRS);
+  // libmamba's pkgs_dirs reads CONDA_PKGS_DIRS only (no MAMBA_PKGS_DIRS, no command-line flag).
   if (!opts.noEnv && env.CONDA_PKGS_DIRS) return split(env.CONDA_PKGS_DIRS);
   return [path.join(rootPrefix(flavour, env, opts), "pkgs")];
 }
@@ -55,9 +54,9 @@ export function envsDirs(flavour, env, opts) {
   return [path.join(rootPrefix(flavour, env, opts), "envs")];
 }
 
-/** Channels configured outside the command line: CONDA_CHANNELS / MAMBA_CHANNELS, else the default. */
+/** Channels configured outside the command line: CONDA_CHANNELS (libmamba reads no MAMBA_CHANNELS), else the default. */
 export function configuredChannels(flavour, env, opts) {
-  const fromEnv = flavour.style === "conda" ? env.CONDA_CHANNELS : opts.noEnv ? undefined : env.MAMBA_CHANNELS || env.CONDA_CHANNELS;
+  const fromEnv = flavour.style === "conda" ? env.CONDA_CHANNELS : opts.noEnv ? undefined : env.CONDA_CHANNELS;
   if (fromEnv) return fromEnv.split(",").map((s) => s.trim()).filter(Boolean);
   return flavour.style === "conda" ? ["defaults"] : [];
 }

@@ -13,6 +13,8 @@ export interface PackageManagerInfo {
   version: string;
   /** Absolute path of the executable. */
   path: string;
+  /** mamba 1.x only: the version of the conda it wraps (its `env create` is conda's). */
+  condaVersion?: string;
 }
 
 /** The canonical, normalised description of an environment. Its sha256 is the cache key. */

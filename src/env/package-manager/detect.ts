@@ -25,14 +25,18 @@ export interface DetectOptions {
 }
 
 /** Parses `--version` output into a name and version; undefined when it is not a conda-family tool. */
-export function parseVersionOutput(output: string, executableName: string): { name: PackageManagerName; version: string } | undefined {
+export function parseVersionOutput(output: string, executableName: string): { name: PackageManagerName; version: string; condaVersion?: string } | undefined {
   const lines = output.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
   const first = lines[0] ?? "";
   const version = "(\\d+\\.\\d+(?:\\.\\d+)?(?:[.+-]?[A-Za-z0-9]+)*)";
   const conda = new RegExp(`^conda ${version}$`).exec(first);
   if (conda) return { name: "conda", version: conda[1]! };
   const mamba = new RegExp(`^mamba ${version}$`).exec(first);
-  if (mamba) return { name: "mamba", version: mamba[1]! };
+  if (mamba) {
+    // mamba 1.x prints its own line, then the wrapped conda's ("conda 23.11.0").
+    const wrapped = new RegExp(`^conda ${version}$`).exec(lines[1] ?? "");
+    return { name: "mamba", version: mamba[1]!, ...(wrapped ? { condaVersion: wrapped[1]! } : {}) };
+  }
   const bare = new RegExp(`^${version}$`).exec(first);
   if (bare) {
     const base = path.basename(executableName).toLowerCase();
@@ -49,7 +53,16 @@ export function unsupportedReason(info: PackageManagerInfo): string | undefined 
     return `conda ${info.version} is older than 23.7 (no 'env create --yes'); update conda or use micromamba`;
   }
   if (info.name === "micromamba" && major < 1) return `micromamba ${info.version} is older than 1.0; update it`;
+  if (info.name === "mamba" && major < 2 && info.condaVersion !== undefined && isOlderThan(info.condaVersion, 23, 7)) {
+    // `mamba env create` is conda's parser: before conda 23.7 it has no --yes (it was --force).
+    return `mamba ${info.version} wraps conda ${info.condaVersion}, older than 23.7 (no 'env create --yes'); update conda in mamba's base env, or use micromamba`;
+  }
   return undefined;
+}
+
+function isOlderThan(version: string, wantMajor: number, wantMinor: number): boolean {
+  const [major = 0, minor = 0] = version.split(".").map((p) => Number.parseInt(p, 10));
+  return major < wantMajor || (major === wantMajor && minor < wantMinor);
 }
 
 /** Finds `name` in the PATH list; returns the absolute path of the first executable file. */

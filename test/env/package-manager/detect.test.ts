@@ -30,7 +30,7 @@ describe("parseVersionOutput", () => {
   it.each([
     ["conda 25.11.1\n", "conda", "conda", "25.11.1"],
     ["conda 23.7.4", "/opt/conda/bin/conda", "conda", "23.7.4"],
-    ["mamba 1.5.12\nconda 25.11.1\n", "mamba", "mamba", "1.5.12"],
+    ["mamba 1.5.12", "mamba", "mamba", "1.5.12"],
     ["2.0.5\n", "/usr/bin/mamba", "mamba", "2.0.5"],
     ["1.5.12\n", "/usr/bin/micromamba", "micromamba", "1.5.12"],
     ["2.3.0\n", "micromamba", "micromamba", "2.3.0"],

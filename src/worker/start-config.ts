@@ -44,8 +44,13 @@ function readWaitForService(manifest: Record<string, unknown>): string | false {
   const startup = manifest.startup_config;
   const value = isRecord(startup) ? startup.wait_for_service : undefined;
   if (value === undefined || value === null || value === true) return "default";
-  if (value === false) return false;
-  if (typeof value === "string" && SERVICE_ID.test(value)) return value;
+  // "" makes the server wait for the client only (apps.py): nothing for start to wait on.
+  if (value === false || value === "") return false;
+  if (typeof value === "string" && SERVICE_ID.test(value)) {
+    // The server waits for the part after the first ":" ("client:svc" → "svc"); so must we.
+    const id = value.includes(":") ? value.split(":")[1]! : value;
+    if (id !== "") return id;
+  }
   throw new ConfigError("manifest startup_config.wait_for_service must be a service id (e.g. \"default\") or false for a detached app.");
 }
 

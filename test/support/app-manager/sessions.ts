@@ -100,7 +100,7 @@ export function buildStartConfig(facts: StartConfigFacts): Record<string, unknow
   };
 }
 
-/** Which service to wait for: manifest/option value, `true` → "default", `false` → detached. */
+/** Which service to wait for: manifest/option value, `true` → "default", `false` → detached, "" → the client only (apps.py). */
 export function serviceToWaitFor(option: string | boolean | undefined, manifest: Record<string, unknown>): string | false {
   const startup = (manifest.startup_config ?? {}) as { wait_for_service?: string | boolean };
   const value = option ?? startup.wait_for_service ?? "default";
@@ -109,10 +109,14 @@ export function serviceToWaitFor(option: string | boolean | undefined, manifest:
   return value.includes(":") ? (value.split(":")[1] as string) : value;
 }
 
-/** Resolves when service `id` is registered; rejects with the upstream text after `timeoutMs`. */
+/**
+ * Resolves when service `id` (`ws/client:svc`) is registered, or for `ws/client:` (wait_for_service "")
+ * when that client is connected; rejects with the upstream text after `timeoutMs`.
+ */
 export async function waitForService(server: HyphaTestServer, id: string, timeoutMs: number, isCancelled: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!server.router.registry.get(id)) {
+  const ready = id.endsWith(":") ? () => server.router.isConnected(id.slice(0, -1)) : () => server.router.registry.get(id) !== undefined;
+  while (!ready()) {
     if (isCancelled()) throw new Error("Application startup cancelled");
     if (Date.now() >= deadline) throw new Error("Application startup timed out");
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -16,13 +16,24 @@ function filePath(file: Record<string, unknown>): string | undefined {
   return p?.replace(/^\.\//, "");
 }
 
-/** Decodes a compile() file's content (text, or base64 when `format` is "base64"). */
+/**
+ * Decodes a compile() file's content the way the app manager stores it (hypha/apps.py): text by default,
+ * `format: "base64"` as plain base64 or a `data:<type>;base64,<data>` URL, `format: "json"` as a JSON
+ * string or an object/list (serialised; JSON is valid YAML).
+ */
 export function decodeFileContent(file: Record<string, unknown>, name: string): string {
   const content = file.content;
+  if (file.format === "json" && content !== null && typeof content === "object") return JSON.stringify(content);
   if (typeof content !== "string") throw new ManifestError(`file ${quoteItem(name)} has no text content; send it as text or as base64 with format: "base64"`);
   if (file.format === "base64") {
-    if (!/^[A-Za-z0-9+/=\s_-]*$/.test(content)) throw new ManifestError(`file ${quoteItem(name)} is marked base64 but is not valid base64; re-encode it`);
-    return Buffer.from(content, "base64").toString("utf8");
+    let data = content;
+    if (data.startsWith("data:")) {
+      const marker = data.indexOf(";base64,");
+      if (marker < 0) throw new ManifestError(`file ${quoteItem(name)} is a data URL without ";base64,"; send data:<type>;base64,<data> or plain base64`);
+      data = data.slice(marker + ";base64,".length);
+    }
+    if (!/^[A-Za-z0-9+/=\s_-]*$/.test(data)) throw new ManifestError(`file ${quoteItem(name)} is marked base64 but is not valid base64; re-encode it`);
+    return Buffer.from(data, "base64").toString("utf8");
   }
   return content;
 }

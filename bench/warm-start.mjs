@@ -10,7 +10,7 @@
  */
 import path from "node:path";
 import { execa } from "execa";
-import { QUICK, interleave, iterations, loadDist, log, makeTemp, ms, nowMs, ratio, runIfMain, summarize, wallMs } from "./lib/common.mjs";
+import { DIST, QUICK, interleave, iterations, loadDist, log, makeTemp, ms, nowMs, ratio, runIfMain, summarize, wallMs } from "./lib/common.mjs";
 import { FIRST_STATEMENT_MAIN, createBenchEnvManager, firstStatementMs, localSessionDeps, localStartConfig, readManifest, writeBenchApp } from "./lib/env.mjs";
 import { startAppFilesServer } from "./lib/app-files-server.mjs";
 
@@ -50,6 +50,7 @@ export async function run() {
     const python = path.join(prefix, "bin", "python");
     const activation = (await env.ensureEnv(await (await import("./lib/env.mjs")).specFor(["python"]))).activation;
     const childEnv = { ...activation, HOME: workDir };
+    const bridgeLib = path.join(DIST, "bridge", "python", "lib");
 
     const split = [];
     const variants = {
@@ -61,6 +62,18 @@ export async function run() {
       "python first stmt": async () => {
         const t = wallMs();
         const { stdout } = await execa(python, ["-c", FIRST_STATEMENT_MAIN], { env: childEnv, extendEnv: false, stdin: "ignore" });
+        return firstStatementMs(stdout.split("\n")) - t;
+      },
+      // Diagnostics for the runner's share: python importing what the runner imports before the entry
+      // point, and only what a lazy runner would need for the handshake.
+      "python + bridge imports": async () => {
+        const t = wallMs();
+        const { stdout } = await execa(python, ["-u", "-c", `import sys; sys.path.append(${JSON.stringify(bridgeLib)}); import hypha_bridge.main\n${FIRST_STATEMENT_MAIN}`], { env: childEnv, extendEnv: false, stdin: "ignore" });
+        return firstStatementMs(stdout.split("\n")) - t;
+      },
+      "python + handshake-only imports": async () => {
+        const t = wallMs();
+        const { stdout } = await execa(python, ["-u", "-c", `import os, sys, json, struct, threading, collections\n${FIRST_STATEMENT_MAIN}`], { env: childEnv, extendEnv: false, stdin: "ignore" });
         return firstStatementMs(stdout.split("\n")) - t;
       },
       "Session.start": async () => {
@@ -104,8 +117,9 @@ export async function run() {
     }
     const before = summarize(split.map((x) => x.beforeLaunch)).median;
     const launch = summarize(split.map((x) => x.launchToFirstStatement)).median;
-    const phases = { beforeLaunchMs: before, launchToFirstStatementMs: launch, pythonSpawnToFirstStatementMs: stats["python first stmt"].median, runnerOverheadMs: Math.round((launch - stats["python first stmt"].median) * 100) / 100 };
+    const phases = { beforeLaunchMs: before, launchToFirstStatementMs: launch, pythonSpawnToFirstStatementMs: stats["python first stmt"].median, withBridgeImportsMs: stats["python + bridge imports"].median, withHandshakeOnlyImportsMs: stats["python + handshake-only imports"].median, runnerOverheadMs: Math.round((launch - stats["python first stmt"].median) * 100) / 100 };
     summary.push(`python spawn → first statement alone: median ${ms(stats["python first stmt"].median)}`);
+    summary.push(`python spawn → first statement after importing the bridge's modules: ${ms(stats["python + bridge imports"].median)}; after only os/sys/json/struct/threading/collections: ${ms(stats["python + handshake-only imports"].median)}`);
     summary.push(`Session.start split (medians): ${ms(before)} before the launch (manifest, files, cache hit, lease, staging), ${ms(launch)} from launch to the first statement, of which ~${ms(phases.runnerOverheadMs)} is the bridge runner beyond python's own start-up`);
     return {
       target: "warm start within 1.3× of `ENV/bin/python -c pass`, or under 30 ms of overhead over it",

@@ -35,5 +35,24 @@ export async function connectToHypha(options: HyphaConnectOptions): Promise<Hyph
   ensureGlobalWebSocket();
   const config = { logger: null, WebSocketClass: WebSocket, ...options };
   const server = await hyphaWebsocketClient.connectToServer(config as unknown as Parameters<typeof hyphaWebsocketClient.connectToServer>[0]);
+  guardMessageHandler(server as unknown as HyphaServer);
   return server as unknown as HyphaServer;
+}
+
+/**
+ * A frame hypha-rpc cannot decode (any caller can send one: its msgpack refuses a `__proto__` key) throws
+ * inside the WebSocket's message listener, which stalls the socket for good and is an uncaught exception
+ * that ends the process. Drop such a frame instead; the connection keeps serving everyone else.
+ */
+function guardMessageHandler(server: HyphaServer): void {
+  const connection = (server as { rpc?: { _connection?: { _handle_message?: unknown } } }).rpc?._connection;
+  const handle = connection?._handle_message;
+  if (!connection || typeof handle !== "function") return;
+  connection._handle_message = (data: unknown) => {
+    try {
+      (handle as (data: unknown) => void).call(connection, data);
+    } catch {
+      // Undecodable or rejected frame from a peer: nothing to answer (its sender cannot be trusted to be named).
+    }
+  };
 }

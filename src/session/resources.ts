@@ -23,8 +23,19 @@ export class SessionResources {
     private readonly stopGraceMs: number,
   ) {}
 
-  /** Releases everything currently held; returns one line per problem. */
+  /** The releases started so far: a later caller (e.g. stop) returns only once they are done too. */
+  private inFlight: Promise<unknown> = Promise.resolve();
+
+  /** Releases everything currently held; returns one line per problem (after any earlier release finished). */
   async releaseAll(reason: string): Promise<string[]> {
+    const earlier = this.inFlight;
+    const current = this.releaseHeld(reason);
+    this.inFlight = Promise.all([earlier, current]);
+    const [, problems] = await Promise.all([earlier, current]);
+    return problems;
+  }
+
+  private async releaseHeld(reason: string): Promise<string[]> {
     const { bridge, proc, lease, workDir } = this;
     if (bridge) this.lastServices = bridge.registeredServices();
     this.bridge = undefined;

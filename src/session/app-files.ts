@@ -14,6 +14,10 @@ export type FolderEntry = Awaited<ReturnType<AppFileSource["listFolder"]>>[numbe
 export const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 const MAX_LISTING_BYTES = 4 * 1024 * 1024;
+/** The artifact files endpoint answers at most `limit` entries per request (its default is 1000). */
+export const LISTING_PAGE_SIZE = 1000;
+/** Folders larger than this are refused rather than listed forever. */
+const MAX_LISTING_ENTRIES = 100_000;
 
 /**
  * Checks an app-relative path ("a/b.py", or "a/b/" for a folder): no absolute path, no "..", no ".",
@@ -68,11 +72,15 @@ export function createHttpFileSource(options: HttpFileSourceOptions): AppFileSou
   const fetchImpl = options.fetchImpl ?? fetch;
   const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const urlFor = (segments: string[], folder: boolean) => {
+  const urlFor = (segments: string[], folder: boolean, offset = 0) => {
     const url = new URL(base.href);
     const rel = segments.map((segment) => `/${encodeURIComponent(segment)}`).join("");
     url.pathname = `${url.pathname.replace(/\/+$/, "")}${rel}${folder ? "/" : ""}`;
     url.searchParams.set("use_proxy", "true");
+    if (folder) {
+      url.searchParams.set("limit", String(LISTING_PAGE_SIZE));
+      url.searchParams.set("offset", String(offset));
+    }
     return url;
   };
   const request = async (url: URL, relPath: string, limit: number): Promise<Buffer | undefined> => {
@@ -102,9 +110,22 @@ export function createHttpFileSource(options: HttpFileSourceOptions): AppFileSou
     },
     async listFolder(relPath) {
       const segments = relPath === "" || relPath === "/" ? [] : checkRelativePath(relPath);
-      const body = await request(urlFor(segments, true), relPath, MAX_LISTING_BYTES);
-      if (body === undefined) throw new SessionError("E_APP_FILES", `The app has no folder ${JSON.stringify(relPath)}. Fix files_to_stage in the manifest.`);
-      return parseListing(body, relPath);
+      const entries: FolderEntry[] = [];
+      // The server pages listings (limit/offset) and answers 404 for a page past the end.
+      for (let offset = 0; ; offset += LISTING_PAGE_SIZE) {
+        const body = await request(urlFor(segments, true, offset), relPath, MAX_LISTING_BYTES);
+        if (body === undefined) {
+          if (offset === 0) throw new SessionError("E_APP_FILES", `The app has no folder ${JSON.stringify(relPath)}. Fix files_to_stage in the manifest.`);
+          break;
+        }
+        const page = parseListing(body, relPath);
+        entries.push(...page.entries);
+        if (page.rawCount < LISTING_PAGE_SIZE) break;
+        if (entries.length > MAX_LISTING_ENTRIES) {
+          throw new SessionError("E_APP_FILES", `Folder ${JSON.stringify(relPath)} lists more than ${MAX_LISTING_ENTRIES} entries; stage a smaller folder.`);
+        }
+      }
+      return entries;
     },
   };
 }
@@ -127,7 +148,7 @@ async function readLimited(response: Response, relPath: string, limit: number): 
   return Buffer.concat(chunks);
 }
 
-function parseListing(body: Buffer, folder: string): FolderEntry[] {
+function parseListing(body: Buffer, folder: string): { entries: FolderEntry[]; rawCount: number } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString("utf8"));
@@ -135,14 +156,18 @@ function parseListing(body: Buffer, folder: string): FolderEntry[] {
     throw new SessionError("E_APP_FILES", `The listing of folder ${JSON.stringify(folder)} is not JSON; the server must answer a folder path ending in "/" with [{name, type, size}].`, { cause: error });
   }
   if (!Array.isArray(parsed)) throw new SessionError("E_APP_FILES", `The listing of folder ${JSON.stringify(folder)} is not a JSON array.`);
-  return parsed.map((item: unknown) => {
+  const entries: FolderEntry[] = [];
+  for (const item of parsed as unknown[]) {
     const entry = item as { name?: unknown; type?: unknown; size?: unknown };
+    // An S3 "folder marker" object (key ending in "/") lists as a nameless file: it holds no content.
+    if (entry?.type === "file" && entry.name === "") continue;
     const name = checkListingName(entry?.name, folder);
     if (entry.type !== "file" && entry.type !== "directory") {
       throw new SessionError("E_APP_FILES", `The listing of folder ${JSON.stringify(folder)} has entry ${JSON.stringify(name)} of unknown type ${JSON.stringify(entry.type)}.`);
     }
-    return { name, type: entry.type, ...(typeof entry.size === "number" ? { size: entry.size } : {}) };
-  });
+    entries.push({ name, type: entry.type, ...(typeof entry.size === "number" ? { size: entry.size } : {}) });
+  }
+  return { entries, rawCount: parsed.length };
 }
 
 /** The local source (`run`): files under `root`; symlinks that lead outside it are refused. */

@@ -57,7 +57,7 @@ describe("HTTP app file source", () => {
       { name: "a.txt", type: "file", size: 1 },
       { name: "sub", type: "directory" },
     ]);
-    expect(requests).toContain(`Bearer ${TOKEN} /ws/artifacts/app/files/data/?use_proxy=true`);
+    expect(requests).toContain(`Bearer ${TOKEN} /ws/artifacts/app/files/data/?use_proxy=true&limit=1000&offset=0`);
     await expect(source.listFolder("nothing/")).rejects.toThrow(/no folder "nothing\/"/);
   });
 

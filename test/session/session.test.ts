@@ -326,7 +326,7 @@ describe("Session process cleanup and HTTP files", () => {
       await h.session.start({ onProgress: (e) => h.events.push(e) });
       expect((await h.session.whenEnded()).status).toBe("completed");
       expect(h.session.getLogs("stdout")).toContain("notes: These notes were staged under a new name.");
-      expect(seen).toContain("Bearer app-token-for-tests-123 /files/assets/?use_proxy=true");
+      expect(seen).toContain("Bearer app-token-for-tests-123 /files/assets/?use_proxy=true&limit=1000&offset=0");
       // The entry point is fetched once, then served from memory when staging.
       expect(seen.filter((l) => l.includes("/files/main.py?")).length).toBe(1);
     } finally {

@@ -261,11 +261,12 @@ describe("app files over HTTP", () => {
     const file = await get("main.py", good);
     expect(file.status).toBe(200);
     expect(await file.text()).toBe(APP.files["main.py"]);
+    // As hypha/utils list_objects_async: files (with last_modified) first, then folders (no size).
     expect(await (await get("", good)).json()).toEqual([
-      { name: "data", type: "directory", size: 3 },
-      { name: "main.py", type: "file", size: Buffer.byteLength(APP.files["main.py"]) },
+      { name: "main.py", type: "file", size: Buffer.byteLength(APP.files["main.py"]), last_modified: expect.any(Number) },
+      { name: "data", type: "directory" },
     ]);
-    expect(await (await get("data/", good)).json()).toEqual([{ name: "info.txt", type: "file", size: 3 }]);
+    expect(await (await get("data/", good)).json()).toEqual([{ name: "info.txt", type: "file", size: 3, last_modified: expect.any(Number) }]);
     expect((await get("missing.py", good)).status).toBe(404);
     expect((await get("nope/", good)).status).toBe(404);
     expect((await fetch(`${server.url}/ws-user-files/artifacts/other-app/files/main.py`, { headers: { Authorization: `Bearer ${good}` } })).status).toBe(404);

@@ -1,8 +1,10 @@
 /**
  * App files over HTTP on the test server, as the real artifact manager serves them to workers:
  * `GET /{workspace}/artifacts/{app_id}/files/{path}?use_proxy=true` with `Authorization: Bearer <token>`.
- * A path ending in `/` lists the folder as `[{name, type: "file"|"directory", size}]`. Missing → 404,
- * no token → 401, a token that is invalid or for another workspace → 403.
+ * A path ending in `/` lists the folder as files `{type: "file", name, size, last_modified}` then folders
+ * `{type: "directory", name}`, one page of `limit` (default 1000) entries from `offset`; an empty page → 404
+ * (hypha/artifact.py get_file + utils.list_objects_async). Missing → 404, no token → 401, a token that is
+ * invalid or for another workspace → 403.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HyphaTestServer } from "../hypha-server/server.js";
@@ -15,11 +17,9 @@ export interface FileRequest {
   status: number;
 }
 
-export interface ListedEntry {
-  name: string;
-  type: "file" | "directory";
-  size: number;
-}
+export type ListedEntry = { type: "file"; name: string; size: number; last_modified: number } | { type: "directory"; name: string };
+
+const DEFAULT_LISTING_LIMIT = 1000;
 
 /** Looks up an installed app's files by workspace and app id. */
 export type AppFilesLookup = (workspace: string, appId: string) => Map<string, Buffer> | undefined;
@@ -44,9 +44,11 @@ export function serveAppFiles(server: HyphaTestServer, lookup: AppFilesLookup, l
       return reply(res, 404, { detail: `Artifact ${workspace}/${appId} does not exist` });
     }
     if (rawPath === "" || rawPath.endsWith("/")) {
-      const listing = listFolder(files, rawPath);
-      record(listing ? 200 : 404);
-      return listing ? reply(res, 200, listing) : reply(res, 404, { detail: `Folder not found: ${rawPath}` });
+      const limit = Number(url.searchParams.get("limit") ?? DEFAULT_LISTING_LIMIT);
+      const offset = Number(url.searchParams.get("offset") ?? 0);
+      const listing = listFolder(files, rawPath).slice(offset, offset + limit);
+      record(listing.length > 0 ? 200 : 404);
+      return listing.length > 0 ? reply(res, 200, listing) : reply(res, 404, { detail: "File or directory not found" });
     }
     const content = files.get(rawPath);
     record(content ? 200 : 404);
@@ -69,23 +71,19 @@ function checkAuthorization(server: HyphaTestServer, req: IncomingMessage, works
   return undefined;
 }
 
-/** Direct children of `folder` ("" = root), or undefined when no file lies below it. */
-function listFolder(files: Map<string, Buffer>, folder: string): ListedEntry[] | undefined {
-  const entries = new Map<string, ListedEntry>();
+/** Direct children of `folder` ("" = root): files first, then folders, each sorted by name. */
+function listFolder(files: Map<string, Buffer>, folder: string): ListedEntry[] {
+  const fileEntries: ListedEntry[] = [];
+  const dirs = new Set<string>();
   for (const [path, bytes] of files) {
     if (!path.startsWith(folder)) continue;
     const rest = path.slice(folder.length);
     const slash = rest.indexOf("/");
-    if (slash < 0) entries.set(rest, { name: rest, type: "file", size: bytes.byteLength });
-    else {
-      const name = rest.slice(0, slash);
-      const dir = entries.get(name) ?? { name, type: "directory" as const, size: 0 };
-      dir.size += bytes.byteLength;
-      entries.set(name, dir);
-    }
+    if (slash < 0) fileEntries.push({ type: "file", name: rest, size: bytes.byteLength, last_modified: 1_700_000_000 });
+    else dirs.add(rest.slice(0, slash));
   }
-  if (entries.size === 0 && folder !== "") return undefined;
-  return [...entries.values()].sort((a, b) => a.name.localeCompare(b.name));
+  fileEntries.sort((a, b) => a.name.localeCompare(b.name));
+  return [...fileEntries, ...[...dirs].sort().map((name): ListedEntry => ({ type: "directory", name }))];
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): true {

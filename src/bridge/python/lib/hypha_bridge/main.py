@@ -4,7 +4,6 @@ Exit codes: 0 when the entry point returns without having connected (session com
 stop (SIGTERM); 1 with a traceback on stderr when it raises; the app's own code for SystemExit(n).
 """
 import os
-import platform
 import signal
 import threading
 import sys
@@ -12,7 +11,6 @@ import traceback
 import types
 import builtins
 
-from . import server as bridge_server
 from .execute import Executor
 from .peer import Peer
 from .remote import set_peer
@@ -46,6 +44,12 @@ def _load_main_module(path):
     return module
 
 
+def _bridge_connected():
+    # The shim's server module (and asyncio with it) is imported only by apps that use it: keeps start-up fast.
+    bridge_server = sys.modules.get("hypha_bridge.server")
+    return bool(bridge_server is not None and bridge_server.state["connected"])
+
+
 def _direct_hypha_rpc_in_use():
     # A real hypha_rpc (installed in the env) that still runs a background thread, e.g. hypha_rpc.sync's
     # event loop, is serving the app directly: keep the process alive like an upstream kernel would.
@@ -59,14 +63,15 @@ def _direct_hypha_rpc_in_use():
 def run(entry_point, fd):
     peer = Peer(fd)
     set_peer(peer)
+    path = os.path.abspath(entry_point)
+    module = _load_main_module(path)
+    # Ready for execute() before the handshake completes: the worker may send one right after it.
+    peer.executor = Executor(peer, lambda: module.__dict__, lambda: _stopping["flag"])
     try:
-        peer.start({"pid": os.getpid(), "python": platform.python_version()})
+        peer.start({"pid": os.getpid(), "python": "%d.%d.%d" % sys.version_info[:3]})
     except Exception as exc:
         sys.stderr.write("hypha bridge: handshake with the worker failed: %s\n" % exc)
         return 1
-    path = os.path.abspath(entry_point)
-    module = _load_main_module(path)
-    peer.executor = Executor(peer, lambda: module.__dict__, lambda: _stopping["flag"])
     signal.signal(signal.SIGTERM, _on_sigterm)
     sys.argv = [path] + sys.argv[2:]
     sys.path.insert(0, os.path.dirname(path))
@@ -84,7 +89,7 @@ def run(entry_point, fd):
         traceback.print_exc()
         _flush()
         return 1
-    connected = bridge_server.state["connected"] or _direct_hypha_rpc_in_use()
+    connected = _bridge_connected() or _direct_hypha_rpc_in_use()
     peer.notify({"t": "main_done", "connected": bool(connected)})
     if not connected:
         peer.channel.drain(5.0)

@@ -3,7 +3,6 @@
 Threads: one reader, one writer (framing), a small reusable pool for sync app functions, one asyncio
 loop thread for coroutines when the app's own loop is not running, one thread for execute().
 """
-import asyncio
 import concurrent.futures
 import inspect
 import itertools
@@ -96,10 +95,14 @@ class Peer:
 
     def deliver(self, future):
         """Awaitable inside a running event loop (async style), otherwise the blocking result (sync style)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        # No asyncio imported means no loop can be running; importing it eagerly costs start-up time.
+        asyncio = sys.modules.get("asyncio")
+        loop = None
+        if asyncio is not None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
         if loop is not None:
             return asyncio.wrap_future(future, loop=loop)
         return self.deliver_blocking(future)
@@ -181,6 +184,8 @@ class Peer:
             self._reply_ok(message, result)
 
     def _run_coroutine(self, message, awaitable):
+        import asyncio
+
         async def wrapper():
             return await awaitable
 
@@ -203,6 +208,8 @@ class Peer:
             return home
         with self._loop_lock:
             if self._loop is None:
+                import asyncio
+
                 self._loop = asyncio.new_event_loop()
                 threading.Thread(target=self._loop.run_forever, name="hypha-bridge-loop", daemon=True).start()
             return self._loop

@@ -19,6 +19,7 @@ import { compileForWorker, type CompileFile } from "./compile.js";
 import { waitUntilAppIsUp } from "./wait-until-up.js";
 import { notFound, optionalInt, requireString } from "./arguments.js";
 import { createDefaultSession, defaultServiceMode } from "./defaults.js";
+import { DEFAULT_RETAINED_FAILED_STARTS, FailedStartRetention } from "./failed-starts.js";
 
 /** What the worker needs from a session (src/session/session.ts implements it). */
 export interface WorkerSession {
@@ -44,6 +45,8 @@ export interface CondaWorkerOptions extends Partial<Omit<WorkerOptions, "envOpti
   workerWorkspace?: string;
   /** Replaces the Session class (tests). */
   createSession?: SessionFactory;
+  /** How many sessions whose start failed stay readable (the server never stops them); default 50. */
+  retainFailedStarts?: number;
 }
 
 const PROGRESS_FLUSH_MS = 3_000;
@@ -63,6 +66,7 @@ export class CondaWorker {
   private readonly createSession: SessionFactory;
   private shuttingDown = false;
   private workerWorkspace: string | undefined;
+  private readonly failedStarts: FailedStartRetention;
 
   constructor(private readonly options: CondaWorkerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -84,6 +88,10 @@ export class CondaWorker {
     };
     this.createSession = options.createSession ?? createDefaultSession;
     this.workerWorkspace = options.workerWorkspace;
+    this.failedStarts = new FailedStartRetention(options.retainFailedStarts ?? DEFAULT_RETAINED_FAILED_STARTS, (id) => {
+      const held = this.sessions.get(id);
+      if (held) void this.stopSession(id, held).catch((error: unknown) => this.logger.warn(`dropping failed session ${id}: ${describeError(error)}`));
+    });
   }
 
   /** Sets the workspace the service was registered in (known only after connecting). */
@@ -127,6 +135,7 @@ export class CondaWorker {
     } catch (error) {
       await forwarder.flush(PROGRESS_FLUSH_MS);
       this.logger.warn(`session ${startConfig.id} failed to start: ${describeError(error)}`);
+      if (this.sessions.get(startConfig.id) === session) this.failedStarts.add(startConfig.id);
       if (error instanceof WorkerError) throw error;
       throw new SessionError("E_LAUNCH", `Failed to start app '${startConfig.app_id}': ${redact(describeError(error))}`, { cause: error });
     }
@@ -142,6 +151,7 @@ export class CondaWorker {
   }
 
   private stopSession(id: string, session: WorkerSession): Promise<void> {
+    this.failedStarts.remove(id);
     let pending = this.stopping.get(id);
     if (!pending) {
       pending = session

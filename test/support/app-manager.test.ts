@@ -155,13 +155,14 @@ describe("start and stop", () => {
     expect(manager.listSessions().map((s) => s.id)).not.toContain(session.id);
   });
 
-  it("fails with 'Application startup timed out' when default never appears, and stops the session", async () => {
+  it("fails with 'Application startup timed out' when default never appears, reads the logs and stops the session", async () => {
     const w = await worker({ workspace: "ws-user-slow", app: "never" });
     await manager.install(APP, { workspace: "ws-user-slow", user: "slow", verify: false });
     await expect(manager.start("tiny-app", { workspace: "ws-user-slow", user: "slow", timeout: 0.3 })).rejects.toThrow(
-      "Failed to start app tiny-app, error: Application startup timed out",
+      "Failed to start app 'tiny-app', error: Application startup timed out, logs:",
     );
-    expect(w.seen.map((c) => c.method)).toEqual(["start", "stop"]);
+    expect(w.seen.map((c) => c.method)).toEqual(["start", "get_logs", "stop"]);
+    expect(w.seen[1]?.kwargs).toEqual({ context: expect.objectContaining({ ws: "ws-user-slow" }) });
   });
 
   it("has knobs for a failing progress_callback and an expired app token", async () => {

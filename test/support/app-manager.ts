@@ -65,6 +65,14 @@ export interface WorkerCall {
   kwargs: Record<string, unknown>;
 }
 
+/** apps.py `_extract_core_error`: a logs dict's non-empty `error` list wins over the exception text. */
+function coreError(error: unknown, logs: unknown): string {
+  const errors = logs && typeof logs === "object" && !Array.isArray(logs) ? (logs as { error?: unknown }).error : undefined;
+  if (Array.isArray(errors) && errors.length > 0) return errors.join("\n");
+  if (typeof errors === "string" && errors !== "") return errors;
+  return (error as Error).message;
+}
+
 export class AppManagerStandIn {
   readonly fileRequests: FileRequest[] = [];
   readonly calls: WorkerCall[] = [];
@@ -149,14 +157,23 @@ export class AppManagerStandIn {
       ...(options.tokenExpiresInS !== undefined ? { tokenExpiresInS: options.tokenExpiresInS } : {}),
     });
     this.sessions.set(session.id, session);
+    let started = false;
     try {
       session.start_result = await this.callWorker(worker, "start", [config], { context });
+      started = true;
       if (waitFor !== false) await waitForService(this.server, `${session.id}:${waitFor}`, timeoutS * 1000, () => !this.sessions.has(session.id));
       session.state = "running";
       return session;
     } catch (error) {
-      await this.stop(session.id).catch(() => undefined);
-      throw new Error(`Failed to start app ${appId}, error: ${(error as Error).message}`, { cause: error });
+      // As apps.py: only a session whose start returned gets get_logs(session_id, context=) and stop();
+      // a start that threw is never stopped. A failing get_logs/stop replaces the original error there too.
+      this.sessions.delete(session.id);
+      let logs: unknown = null;
+      if (started) {
+        logs = await this.callWorker(worker, "get_logs", [session.id], { context });
+        await this.callWorker(worker, "stop", [session.id], { context });
+      }
+      throw new Error(`Failed to start app '${appId}', error: ${coreError(error, logs)}, logs:\n${JSON.stringify(logs)}`, { cause: error });
     }
   }
 

@@ -37,14 +37,12 @@ def check_config(config):
     return request
 
 
-def _service_request(service, config):
+def _service_request(service, options=None):
+    """The service to register. `options` are hypha_rpc's registration options (overwrite, notify,
+    check_type), not the service's config: the worker always registers with overwrite, so they are ignored."""
     if not isinstance(service, dict):
         raise TypeError("register_service expects a dict of functions with an 'id', e.g. {'id': 'default', 'add': add}")
     service = dict(service)
-    if config:
-        merged = dict(service.get("config") or {})
-        merged.update(config)
-        service["config"] = merged
     service.setdefault("id", "default")
     if not isinstance(service["id"], str) or not service["id"] or ":" in service["id"] or "/" in service["id"]:
         raise ValueError("service id %r is invalid: use a short name like 'default' (no ':' or '/')" % (service["id"],))

@@ -14,7 +14,7 @@ import { createProgressReporter, type ProgressReporter } from "../progress.js";
 import type { EnsureEnvOptions, EnvOptions, EnvResult, EnvSpec, PackageManagerInfo } from "./types.js";
 import { envDirName, hashEnvSpec, toEnvironmentYaml } from "./hash.js";
 import { envLockPath, envPrefixFor, pkgsLockPath, pythonPathOf, type CacheLayout } from "./cache-layout.js";
-import { acquireLock, type HeldLock } from "./lock.js";
+import { acquireLock, acquireLockUnless, type HeldLock } from "./lock.js";
 import { readMarker, touchLastUsed, writeMarker, type EnvMarker } from "./marker.js";
 import { baseActivation, computeActivation } from "./activation.js";
 import { directorySize } from "./cache-list.js";
@@ -52,7 +52,9 @@ export async function ensureEnv(ctx: EnsureContext, spec: EnvSpec, options: Ensu
   progress.report("cache", "info", `cache miss for ${short(hash)}: the env will be created`, { hash, prefix });
   const pm = await ctx.packageManager(progress.sink);
   const timeoutMs = ctx.options.createTimeoutMs;
-  const lock = await acquireLock(envLockPath(ctx.layout, hash), {
+  // Waiters re-read the marker between attempts, so they all return as soon as the holder's create lands.
+  let waitedHit: EnvMarker | undefined;
+  const lock = await acquireLockUnless(envLockPath(ctx.layout, hash), {
     label: `env ${short(hash)}`,
     staleMs: ctx.lockStaleMs,
     // The holder may itself wait for the package cache before its create: allow both.
@@ -62,7 +64,8 @@ export async function ensureEnv(ctx: EnsureContext, spec: EnvSpec, options: Ensu
     onWaiting: (seconds, holder) =>
       progress.report("waiting", "info", `still waiting on ${short(hash)} (held by ${holder ? `pid ${holder.pid} on ${holder.hostname}` : "another process"}) ${seconds}s`, { hash }),
     onCompromised: (error) => ctx.logger.warn(`lock on env ${short(hash)} was lost: ${error.message}; stopping the create`),
-  });
+  }, async () => Boolean((waitedHit = await readHit(prefix, hash))));
+  if (!lock) return cachedResult(waitedHit!, started, progress);
   try {
     const again = await readHit(prefix, hash);
     if (again) return cachedResult(again, started, progress);

@@ -59,6 +59,14 @@ export function lockHolderPath(lockPath: string): string {
 
 /** Acquires the lock at `lockPath` (a directory proper-lockfile creates), waiting with backoff. */
 export async function acquireLock(lockPath: string, options: AcquireLockOptions): Promise<HeldLock> {
+  return (await acquireLockUnless(lockPath, options, async () => false))!;
+}
+
+/**
+ * Like acquireLock, but between attempts asks `done()`; when it says the work the lock guards is already
+ * done (another holder finished it), stops waiting and returns undefined without ever taking the lock.
+ */
+export async function acquireLockUnless(lockPath: string, options: AcquireLockOptions, done: () => Promise<boolean>): Promise<HeldLock | undefined> {
   await fs.mkdir(path.dirname(lockPath), { recursive: true });
   const started = Date.now();
   const maxBackoff = options.maxBackoffMs ?? 1000;
@@ -126,6 +134,7 @@ export async function acquireLock(lockPath: string, options: AcquireLockOptions)
     // Jitter: waiters started together must not retry in lockstep (only one of them wins each round).
     await sleep(Math.min(backoff * (0.5 + Math.random()), options.waitTimeoutMs - waited), options.signal);
     backoff = Math.min(backoff * 2, maxBackoff);
+    if (await done()) return undefined;
   }
 }
 

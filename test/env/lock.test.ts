@@ -3,7 +3,7 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
-import { acquireLock, isLocked, lockHolderPath, readLockHolder } from "../../src/env/lock.js";
+import { acquireLock, acquireLockUnless, isLocked, lockHolderPath, readLockHolder } from "../../src/env/lock.js";
 import { hasCode } from "../../src/errors.js";
 
 let dir: string;
@@ -104,5 +104,31 @@ describe("acquireLock", () => {
     } finally {
       sleeper.kill("SIGKILL");
     }
+  });
+});
+
+describe("acquireLockUnless", () => {
+  it("stops waiting without taking the lock once the guarded work is done, while the holder still holds it", async () => {
+    const first = await acquireLock(lockPath, { ...timing, label: "env abc" });
+    let done = false;
+    let checks = 0;
+    const waiting = acquireLockUnless(lockPath, { ...timing, label: "env abc" }, async () => {
+      checks += 1;
+      return done;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    done = true;
+    expect(await waiting).toBeUndefined();
+    expect(checks).toBeGreaterThan(1);
+    expect(await isLocked(lockPath)).toBe(true);
+    expect(await readLockHolder(lockPath)).toMatchObject({ pid: process.pid });
+    await first.release();
+  });
+
+  it("takes the lock as usual when the work is not done", async () => {
+    const held = await acquireLockUnless(lockPath, { ...timing, label: "env abc" }, async () => false);
+    expect(held).toBeDefined();
+    expect(await isLocked(lockPath)).toBe(true);
+    await held!.release();
   });
 });

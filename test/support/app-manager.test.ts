@@ -200,14 +200,16 @@ describe("worker discovery and install", () => {
     expect(listed.map((w) => w.id)).toEqual([publicWorker.id]);
   });
 
-  it("selects the least loaded worker with mode min_load", async () => {
+  it("selects the least loaded worker with mode select:min:get_load", async () => {
     await worker({ workspace: "ws-user-load", load: 5 });
     const light = await worker({ workspace: "ws-user-load", load: 1 });
     await worker({ workspace: "ws-user-load", load: 3 });
     await manager.install(APP, { workspace: "ws-user-load", user: "load", verify: false, compile: false });
-    const session = await manager.start("tiny-app", { workspace: "ws-user-load", user: "load", mode: "min_load" });
+    const session = await manager.start("tiny-app", { workspace: "ws-user-load", user: "load", mode: "select:min:get_load" });
     expect(session.worker_id).toBe(light.id);
     await manager.stop(session.id);
+    // apps.py's min_load never calls get_load (it reads a server-side figure the stand-in lacks).
+    await expect(manager.start("tiny-app", { workspace: "ws-user-load", user: "load", mode: "min_load" })).rejects.toThrow(/select:min:get_load/);
   });
 
   it("uses a protected worker that authorizes workspace public", async () => {

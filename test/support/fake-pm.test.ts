@@ -79,7 +79,8 @@ describe.each([
     const prefix = path.join(tmp, "envs", "e1");
     const run = await runFakePm(face, args(prefix, yml), { env: env() });
     expect(run.exitCode, run.stderr).toBe(0);
-    const doc = JSON.parse(run.stdout);
+    // With --json conda prints NUL-terminated fetch records, then the result document (last segment).
+    const doc = JSON.parse(lastJsonDocument(run.stdout));
     expect(doc.success).toBe(true);
     expect(doc.prefix).toBe(prefix);
     const linked = doc.actions.LINK.map((l: { name: string }) => l.name).sort();
@@ -156,11 +157,12 @@ describe("pip section", () => {
   it("conda --json reports PIP in the actions, and a pip failure as one JSON document", async () => {
     const good = writeEnvironmentYml(tmp, { dependencies: ["python", { pip: ["tinywheel"] }] }, "good.yml");
     const ok = await runFakePm("conda", ["env", "create", "-p", path.join(tmp, "ok"), "-f", good, "--yes", "--json"], { env: env() });
-    expect(JSON.parse(ok.stdout).actions.PIP).toEqual(["tinywheel"]);
+    expect(JSON.parse(lastJsonDocument(ok.stdout)).actions.PIP).toEqual(["tinywheel"]);
     const yml = writeEnvironmentYml(tmp, { dependencies: ["python", { pip: ["nosuchwheel"] }] });
     const run = await runFakePm("conda", ["env", "create", "-p", path.join(tmp, "e"), "-f", yml, "--yes", "--json"], { env: env() });
     expect(run.exitCode).toBe(1);
-    expect(JSON.parse(run.stdout)).toMatchObject({ exception_name: "CondaEnvException", message: "Pip failed" });
+    expect(ok.stdout).toContain('"finished":true');
+    expect(JSON.parse(lastJsonDocument(run.stdout))).toMatchObject({ exception_name: "CondaEnvException", message: "Pip failed" });
   });
 });
 
@@ -177,3 +179,8 @@ describe("output without --json", () => {
     expect(quiet.stdout).toBe("");
   });
 });
+
+/** The document after conda's NUL-terminated `{"fetch": ...}` progress records (the whole text without them). */
+function lastJsonDocument(stdout: string): string {
+  return stdout.slice(stdout.lastIndexOf("\0") + 1);
+}

@@ -18,8 +18,16 @@ export interface Diagnosis {
   stderrTail: string[];
 }
 
-/** Finds the last top-level JSON object in `text` (conda may print text before it). */
+/**
+ * Finds the last top-level JSON object in `text`: conda may print text before it, and with --json it
+ * prints NUL-terminated `{"fetch": ...}` progress records before its final document.
+ */
 export function lastJsonObject(text: string): Record<string, unknown> | undefined {
+  // Only what follows the last record can be the result; records alone mean conda died before writing it.
+  return lastJsonObjectIn(text.slice(text.lastIndexOf("\0") + 1));
+}
+
+function lastJsonObjectIn(text: string): Record<string, unknown> | undefined {
   const trimmed = text.trim();
   const candidates = [trimmed];
   for (let i = trimmed.lastIndexOf("\n{"); i >= 0; i = trimmed.lastIndexOf("\n{", i - 1)) {

@@ -153,6 +153,12 @@ export function condaProgress(ctx) {
     },
     extracted(rec) {
       say(`${`${rec.name}-${rec.version}`.padEnd(20)} | ${"1 KB".padEnd(9)} | ########## | 100%\n`);
+      // conda's ProgressBar in --json mode: NUL-terminated fetch records on stdout, before the final document.
+      if (ctx.json && !ctx.quiet) {
+        const fetch = `${rec.name}-${rec.version}`;
+        process.stdout.write(`{"fetch":"${fetch}","finished":false,"maxval":1,"progress":1.000000}\n\0`);
+        process.stdout.write(`{"fetch":"${fetch}","finished":true,"maxval":1,"progress":1}\n\0`);
+      }
     },
     linkStarted() {
       say("Preparing transaction: done\nVerifying transaction: done\nExecuting transaction: ...working...\n");

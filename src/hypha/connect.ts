@@ -36,7 +36,28 @@ export async function connectToHypha(options: HyphaConnectOptions): Promise<Hyph
   const config = { logger: null, WebSocketClass: WebSocket, ...options };
   const server = await hyphaWebsocketClient.connectToServer(config as unknown as Parameters<typeof hyphaWebsocketClient.connectToServer>[0]);
   guardMessageHandler(server as unknown as HyphaServer);
+  guardRejectionHandler(server as unknown as HyphaServer);
   return server as unknown as HyphaServer;
+}
+
+/**
+ * hypha-rpc 0.21.40: the first connection of a process installs a process-wide `unhandledRejection`
+ * listener that calls its own handler, which it sets to null when that connection closes while others
+ * live on (the worker's connection rebuilt, an app's connection closed). The next unhandled rejection
+ * then throws a TypeError from inside the listener: an uncaught exception that ends the worker. Swap in
+ * a listener that does nothing once its connection is gone.
+ */
+function guardRejectionHandler(server: HyphaServer): void {
+  const rpc = (server as { rpc?: { _unhandledRejectionHandler?: unknown; _unhandledRejectionNodeHandler?: unknown } }).rpc;
+  const original = rpc?._unhandledRejectionNodeHandler;
+  if (!rpc || typeof original !== "function") return;
+  const safe = (reason: unknown, promise: unknown) => {
+    if (typeof rpc._unhandledRejectionHandler !== "function") return;
+    (original as (reason: unknown, promise: unknown) => void)(reason, promise);
+  };
+  process.removeListener("unhandledRejection", original as (...args: unknown[]) => void);
+  process.on("unhandledRejection", safe);
+  rpc._unhandledRejectionNodeHandler = safe;
 }
 
 /**

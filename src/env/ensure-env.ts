@@ -177,9 +177,11 @@ async function runCreate(ctx: EnsureContext, job: CreateJob, envFile: string, wo
         void pkgsLock.updateHolder({ childPgid: pid, childPath: pm.path }).catch(() => undefined);
       },
       onLine: (line, stream) => {
-        const text = scrubToolText(line).trim();
-        // With --json, stdout is one JSON document: its lines are not progress.
-        if (!text || (stream === "stdout" && jsonOutput && /^[{}[\]"]/.test(text))) return;
+        // conda --json separates its fetch progress records with NUL; a finished one is worth reporting.
+        const fetched = stream === "stdout" && jsonOutput ? /^\0?\{"fetch":"([^"]{1,200})","finished":true/.exec(line) : null;
+        const text = fetched ? scrubToolText(`downloaded ${fetched[1]}`) : scrubToolText(line).replace(/\0/g, "").trim();
+        // With --json, stdout is otherwise one JSON document: its lines are not progress.
+        if (!text || (!fetched && stream === "stdout" && jsonOutput && /^[{}[\]"]/.test(text))) return;
         ctx.logger.debug(`${pm.name}: ${text}`);
         const now = Date.now();
         if (now - lastLine < interval) return;

@@ -152,6 +152,8 @@ describe("start and stop", () => {
     await waitUntil(() => w.seen.filter((c) => c.method === "stop").length === 2);
     await manager.settle();
     expect(w.seen.filter((c) => c.method === "stop").map((c) => c.args[0])).toEqual([session.id, session.id]);
+    // The stop sent on disconnect carries the app's workspace and the root user (apps.py client_disconnected).
+    expect(w.seen.filter((c) => c.method === "stop").map((c) => (c.kwargs.context as { user: { id: string } }).user.id)).toEqual(["ann", "root"]);
     expect(manager.listSessions().map((s) => s.id)).not.toContain(session.id);
   });
 

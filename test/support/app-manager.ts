@@ -5,6 +5,7 @@
  */
 import type { HyphaServer } from "../../src/hypha/connect.js";
 import { connectInternalClient } from "./hypha-server/internal-client.js";
+import { rootUser } from "./hypha-server/tokens.js";
 import type { HyphaTestServer } from "./hypha-server/server.js";
 import { applyCompileResult, filesForCompile, loadAppSource, manifestForWorker, sourceHash, type AppSource } from "./app-manager/app-source.js";
 import { serveAppFiles, type FileRequest } from "./app-manager/file-server.js";
@@ -252,7 +253,9 @@ export class AppManagerStandIn {
     const session = this.sessions.get(clientFullId);
     if (!session) return;
     this.sessions.delete(clientFullId);
-    const done = this.callWorker(session.worker, "stop", [clientFullId], { context: session.context })
+    // apps.py's client_disconnected handler stops with {ws: <app workspace>, user: <root user>}, not the user's context.
+    const context = { ws: session.workspace, user: rootUser("root") };
+    const done = this.callWorker(session.worker, "stop", [clientFullId], { context })
       .then(() => undefined)
       .catch((error: Error) => void this.backgroundErrors.push(error))
       .finally(() => this.background.delete(done));

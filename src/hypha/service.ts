@@ -45,7 +45,8 @@ export const WORKER_METHODS: readonly MethodSignature[] = [
   { name: "prepare_workspace", params: ["workspace"] },
   { name: "close_workspace", params: ["workspace"] },
   { name: "compile", params: ["manifest", "files", "config"] },
-  { name: "execute", params: ["session_id", "script", "config"] },
+  // progress_callback/output_callback: accepted as upstream's conda worker does (keyword or positional).
+  { name: "execute", params: ["session_id", "script", "config", "progress_callback", "output_callback"] },
   { name: "shutdown", params: [] },
   { name: "get_load", params: [] },
 ];
@@ -80,7 +81,7 @@ function dispatch(worker: CondaWorker, name: string, call: NormalisedCall, conte
     case "compile":
       return worker.compile(p.manifest, p.files, p.config, context);
     case "execute":
-      return worker.execute(p.session_id, p.script, p.config, context);
+      return worker.execute(p.session_id, p.script, p.config, context, { progress_callback: p.progress_callback, output_callback: p.output_callback });
     case "shutdown":
       return worker.shutdown(context);
     case "get_load":

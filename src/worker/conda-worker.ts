@@ -20,6 +20,7 @@ import { waitUntilAppIsUp } from "./wait-until-up.js";
 import { notFound, optionalInt, requireString } from "./arguments.js";
 import { createDefaultSession, defaultServiceMode } from "./defaults.js";
 import { DEFAULT_RETAINED_FAILED_STARTS, FailedStartRetention } from "./failed-starts.js";
+import { runWithExecuteCallbacks, type ExecuteCallbacks } from "./execute-callbacks.js";
 
 /** What the worker needs from a session (src/session/session.ts implements it). */
 export interface WorkerSession {
@@ -212,8 +213,8 @@ export class CondaWorker {
     return compileForWorker(manifest, files, config, this.deps.specOptions);
   }
 
-  /** Runs code in a running app's namespace. `config.timeout` is in seconds (default 30). */
-  async execute(session_id: unknown, script: unknown, config?: unknown, context?: CallContext): Promise<ExecuteResult> {
+  /** Runs code in a running app's namespace. `config.timeout` is in seconds (default 30); callbacks as upstream's. */
+  async execute(session_id: unknown, script: unknown, config?: unknown, context?: CallContext, callbacks: ExecuteCallbacks = {}): Promise<ExecuteResult> {
     const id = requireString(session_id, "session_id", "execute");
     const session = this.sessions.get(id);
     assertSessionAccess(resolveCaller(undefined, context), id, session?.info().workspace);
@@ -223,7 +224,7 @@ export class CondaWorker {
       throw new ConfigError("execute: config.timeout must be a positive number of seconds.");
     }
     if (!session) throw notFound(id);
-    return session.execute(script, ((rawTimeout as number | undefined) ?? 30) * 1000);
+    return runWithExecuteCallbacks(callbacks, this.logger, () => session.execute(script, ((rawTimeout as number | undefined) ?? 30) * 1000));
   }
 
   /** Stops every session and refuses new ones. `context` is checked when given (remote callers). */

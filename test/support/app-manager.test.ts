@@ -260,9 +260,10 @@ describe("app files over HTTP", () => {
     const base = `${server.url}/ws-user-files/artifacts/tiny-app/files`;
     const get = (path: string, token?: string) => fetch(`${base}/${path}?use_proxy=true`, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
     const good = server.issueToken({ workspace: "ws-user-files" });
-    expect((await get("main.py")).status).toBe(401);
+    // hypha: no token = anonymous (403), a token that does not verify = 401, another workspace = 403.
+    expect((await get("main.py")).status).toBe(403);
     expect((await get("main.py", server.issueToken({ workspace: "ws-other" }))).status).toBe(403);
-    expect((await get("main.py", `${good}x`)).status).toBe(403);
+    expect((await get("main.py", `${good}x`)).status).toBe(401);
     const file = await get("main.py", good);
     expect(file.status).toBe(200);
     expect(await file.text()).toBe(APP.files["main.py"]);

@@ -3,8 +3,8 @@
  * `GET /{workspace}/artifacts/{app_id}/files/{path}?use_proxy=true` with `Authorization: Bearer <token>`.
  * A path ending in `/` lists the folder as files `{type: "file", name, size, last_modified}` then folders
  * `{type: "directory", name}`, one page of `limit` (default 1000) entries from `offset`; an empty page → 404
- * (hypha/artifact.py get_file + utils.list_objects_async). Missing → 404, no token → 401, a token that is
- * invalid or for another workspace → 403.
+ * (hypha/artifact.py get_file + utils.list_objects_async). Missing → 404, no token → 403 (anonymous), an
+ * invalid or expired token → 401, a token for another workspace → 403.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HyphaTestServer } from "../hypha-server/server.js";
@@ -58,15 +58,19 @@ export function serveAppFiles(server: HyphaTestServer, lookup: AppFilesLookup, l
   });
 }
 
+/**
+ * As hypha's `login_optional` + artifact permission check: no token → anonymous user → 403; a token that
+ * does not parse or has expired → 401; a valid token for another workspace → 403.
+ */
 function checkAuthorization(server: HyphaTestServer, req: IncomingMessage, workspace: string): { status: number; detail: string } | undefined {
   const header = req.headers.authorization;
   const match = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  if (!match) return { status: 401, detail: "Authentication required: send 'Authorization: Bearer <token>'" };
+  if (!match) return { status: 403, detail: "Permission denied" };
   try {
     const claims = server.tokens.verify(match[1] as string);
-    if (claims.ws !== workspace) return { status: 403, detail: `Permission denied: the token is for workspace ${claims.ws}, not ${workspace}` };
+    if (claims.ws !== workspace) return { status: 403, detail: "Permission denied" };
   } catch (error) {
-    return { status: 403, detail: (error as Error).message };
+    return { status: 401, detail: (error as Error).message };
   }
   return undefined;
 }

@@ -57,6 +57,7 @@ export async function runCreate({ flavour, command, opts, env, knobs, progress, 
   if (request.pip.length) {
     await installPipSection(prefix, request.pip, {
       style: flavour.style,
+      major: Number.parseInt(flavour.version, 10),
       envFileDir: request.envFileDir,
       quiet: Boolean(opts.quiet),
       json: Boolean(opts.json),

@@ -47,7 +47,10 @@ export function appendHistoryLink(prefix, record) {
 export function finishCondaMeta(prefix, { specs, flavour, variables, env }) {
   const history = path.join(prefix, "conda-meta", "history");
   fs.appendFileSync(history, `# update specs: ${JSON.stringify(specs.map((s) => s.raw))}\n`);
-  if (Object.keys(variables).length) {
+  // libmamba reads `variables:` only from 2.2 (install.cpp); micromamba 1.5 and mamba 2.0/2.1 drop them.
+  const [major = 0, minor = 0] = flavour.version.split(".").map(Number);
+  const writesState = flavour.style === "conda" || major > 2 || (major === 2 && minor >= 2);
+  if (writesState && Object.keys(variables).length) {
     fs.writeFileSync(path.join(prefix, "conda-meta", "state"), `${JSON.stringify({ env_vars: variables }, null, 2)}\n`);
   }
   if (flavour.face === "conda" && Number(flavour.version.split(".")[0]) >= 25) {

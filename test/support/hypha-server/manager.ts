@@ -110,6 +110,10 @@ export class WorkspaceManager {
         if (owner !== context.from) throw new Error(`Permission denied: client ${context.from} cannot register a service for ${owner}`);
         const visibility = service.config?.visibility ?? "protected";
         if (!["protected", "public", "unlisted"].includes(String(visibility))) throw new Error(`Invalid visibility: ${String(visibility)}`);
+        // hypha/core/workspace.py register_service: authorized_workspaces only with protected visibility.
+        if (service.config?.authorized_workspaces !== undefined && service.config.authorized_workspaces !== null && visibility !== "protected") {
+          throw new Error(`authorized_workspaces can only be set when visibility is 'protected', got visibility='${String(visibility)}'`);
+        }
         const record: ServiceRecord = { ...service, id, config: { ...(service.config ?? {}), workspace: context.ws } };
         const existed = host.registry.get(id) !== undefined;
         host.registry.put(record);

@@ -50,6 +50,11 @@ export async function main(executable, args, env = process.env) {
     });
     return 0;
   } catch (err) {
+    if (!(err instanceof PmFailure) && typeof err?.code === "string" && typeof err?.syscall === "string") {
+      // An OS error (disk full, permission denied): the real tools name it in one line, not a stack trace.
+      process.stderr.write(flavour.style === "conda" ? `\nOSError: ${err.message}\n` : `critical libmamba ${err.message}\n`);
+      return 1;
+    }
     if (!(err instanceof PmFailure)) {
       process.stderr.write(`${flavour.face}: internal error of the fake package manager: ${err?.stack ?? err}\n`);
       return 1;

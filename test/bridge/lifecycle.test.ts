@@ -57,6 +57,35 @@ server.serve()
     expect(await app.exited).toBe(0);
   });
 
+  it("runs an entry point with top-level await (as upstream's notebook-cell execution allows) and keeps its loop alive", async () => {
+    const app = run(`
+import asyncio, os
+from hypha_rpc import connect_to_server
+server = await connect_to_server(${CONNECT})
+ticks = {"n": 0}
+async def tick():
+    while True:
+        ticks["n"] += 1
+        await asyncio.sleep(0.01)
+background = asyncio.get_event_loop().create_task(tick())
+async def count_after(seconds):
+    before = ticks["n"]
+    await asyncio.sleep(seconds)
+    return ticks["n"] - before
+await server.register_service({"id": "default", "config": {"visibility": "public"}, "count_after": count_after})
+`);
+    await app.host.waitForService("default", 10_000);
+    await app.host.mainDone;
+    // The task created at module level still runs after the entry point returned.
+    expect(await app.host.callService("default", "count_after", [0.2])).toBeGreaterThan(3);
+  });
+
+  it("completes a top-level-await script that never connects", async () => {
+    const app = run(`import asyncio\nawait asyncio.sleep(0.01)\nprint("awaited")\n`);
+    expect(await app.exited).toBe(0);
+    expect(app.stdout()).toBe("awaited\n");
+  });
+
   it("fails in-flight calls cleanly when the bridge closes", async () => {
     const app = run(`
 import os, time

@@ -44,6 +44,29 @@ def _load_main_module(path):
     return module
 
 
+def _run_module_code(source, path, module):
+    # Upstream runs entry points as notebook cells, so `server = await connect_to_server(...)` at module
+    # level is valid there: compile with top-level await and drive such code on an event loop of its own.
+    import ast
+
+    code = compile(source, path, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    if not code.co_flags & _CO_COROUTINE:
+        exec(code, module.__dict__)
+        return
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(eval(code, module.__dict__))
+    if _bridge_connected():
+        # Like a kernel, the loop lives on for the app's tasks and async services; the main thread stays
+        # free for execute().
+        threading.Thread(target=loop.run_forever, name="hypha-bridge-app-loop", daemon=True).start()
+
+
+_CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect at start-up
+
+
 def _bridge_connected():
     # The shim's server module (and asyncio with it) is imported only by apps that use it: keeps start-up fast.
     bridge_server = sys.modules.get("hypha_bridge.server")
@@ -78,8 +101,7 @@ def run(entry_point, fd):
     try:
         with open(path, "rb") as handle:
             source = handle.read()
-        code = compile(source, path, "exec")
-        exec(code, module.__dict__)
+        _run_module_code(source, path, module)
     except SystemExit as exc:
         if _stopping["flag"]:
             _stop_now(0, peer)

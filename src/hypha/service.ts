@@ -120,7 +120,10 @@ export function createWorkerService(worker: CondaWorker, options: WorkerServiceO
         logger.warn(`${signature.name} from ${who} failed: ${describeError(error)}`);
         // The message travels to the remote caller: redact it, keep the code visible.
         const code = error instanceof WorkerError ? ` [${error.code}]` : "";
-        throw new Error(`${redact(describeError(error))}${code}`);
+        const remote = new Error(`${redact(describeError(error))}${code}`);
+        // hypha-rpc sends `stack` as the remote trace: the caller needs the message, not the worker's source paths.
+        remote.stack = remote.toString();
+        throw remote;
       }
     });
   }

@@ -15,6 +15,8 @@ export interface FunctionRef {
   id: string;
   params?: string[];
   name?: string;
+  /** `__schema__` of a Python function (hypha_rpc.utils.schema), published with the service by hypha-rpc. */
+  schema?: Record<string, unknown>;
 }
 
 type AnyFunction = (...args: unknown[]) => unknown;

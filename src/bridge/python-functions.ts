@@ -57,6 +57,7 @@ export class PythonFunctions {
     const params = [...(ref.params ?? []).filter((p) => IDENTIFIER.test(p)), ...(takesContext ? ["context"] : [])];
     Object.defineProperty(proxy, "toString", { value: () => `function (${params.join(", ")}) {}` });
     Object.defineProperty(proxy, "name", { value: ref.name ?? "python_function" });
+    if (ref.schema && typeof ref.schema === "object") Object.assign(proxy, { __schema__: ref.schema });
     this.released.register(proxy, ref.id, proxy);
     return proxy;
   }

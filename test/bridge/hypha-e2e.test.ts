@@ -146,6 +146,29 @@ server.register_service({"id": "default", "config": {"visibility": "public"}, "c
     expect(await svc.count!()).toBe(13);
   });
 
+  it("publishes schema_function schemas (hypha_rpc.utils.schema) with the service", async () => {
+    const { svc } = await startServing(`
+import os
+from hypha_rpc.sync import connect_to_server
+from hypha_rpc.utils.schema import schema_function
+
+@schema_function
+def scale(x: float, factor: int = 2) -> float:
+    """Multiplies x by factor."""
+    return x * factor
+
+server = connect_to_server(${CONNECT})
+server.register_service({"id": "default", "config": {"visibility": "public"}, "scale": scale})
+`, "app-schema");
+    expect(await svc.scale!(1.5)).toBe(3);
+    const schema = (svc.scale as unknown as { __schema__?: Record<string, unknown> }).__schema__;
+    expect(schema).toMatchObject({
+      name: "scale",
+      description: "Multiplies x by factor.",
+      parameters: { type: "object", properties: { x: { type: "number" }, factor: { type: "integer", default: 2 } }, required: ["x"] },
+    });
+  });
+
   it("removes the app's services from Hypha when the host closes, failing in-flight calls", async () => {
     const { app, svc } = await startServing(ASYNC_APP, "app-close");
     const inFlight = svc.slow!().catch((e: unknown) => e);

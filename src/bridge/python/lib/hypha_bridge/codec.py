@@ -109,8 +109,12 @@ class Codec:
         if remote_id is not None:
             return {"__b": "fn", "id": remote_id}
         if callable(value):
-            return {"__b": "fn", "id": self.table.add(value), "params": _param_names(value),
-                    "name": getattr(value, "__name__", "function")}
+            ref = {"__b": "fn", "id": self.table.add(value), "params": _param_names(value),
+                   "name": getattr(value, "__name__", "function")}
+            schema = getattr(value, "__schema__", None)
+            if isinstance(schema, dict):
+                ref["schema"] = self.encode(schema, blobs, depth + 1)
+            return ref
         np = _numpy()
         if np is not None:
             if isinstance(value, np.ndarray):

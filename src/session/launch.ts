@@ -4,7 +4,7 @@
  */
 import type { AppIdentity, BridgeHost, ServiceMode } from "../bridge/types.js";
 import { SessionError, describeError } from "../errors.js";
-import type { LogType, SessionRuntime } from "./types.js";
+import type { LogType, SessionRuntime, StartConfig } from "./types.js";
 import { spawnAppProcess, type AppExit, type AppProcess } from "./process.js";
 
 export interface LaunchInput {
@@ -38,6 +38,19 @@ export class EarlyExitError extends SessionError {
 }
 
 /** Human text for an exit: "exit code 1" or "signal SIGKILL". */
+/** Who the app is on Hypha, from its start config (the app's own token, never the worker's). */
+export function appIdentityOf(config: StartConfig): AppIdentity {
+  return {
+    sessionId: config.id,
+    appId: config.app_id,
+    workspace: config.workspace,
+    clientId: config.client_id,
+    serverUrl: config.server_url,
+    ...(config.token ? { token: config.token } : {}),
+    ...(config.disable_ssl ? { disableSsl: true } : {}),
+  };
+}
+
 export function describeExit(exit: AppExit): string {
   return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code ?? "unknown"}`;
 }

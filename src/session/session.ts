@@ -5,32 +5,25 @@
  * and logged; any failure or stop releases everything the session holds (bridge, process group, env
  * lease, working dir). Logs stay readable until the owner drops the session.
  */
-import type { AppIdentity, BridgeHost } from "../bridge/types.js";
+import type { BridgeHost } from "../bridge/types.js";
 import type { EnvResult } from "../env/types.js";
 import { SessionError, describeError } from "../errors.js";
 import { createProgressReporter, type ProgressEvent, type ProgressReporter } from "../progress.js";
 import { forgetSecret, redact, registerSecret } from "../redact.js";
 import { buildChildEnv } from "./child-env.js";
-import { EarlyExitError, describeExit, launchApp } from "./launch.js";
+import { EarlyExitError, appIdentityOf, describeExit, launchApp } from "./launch.js";
 import { SessionLogs, type LogsView } from "./logs.js";
 import type { AppExit, AppProcess } from "./process.js";
 import { SessionResources } from "./resources.js";
 import { prepareApp } from "./prepare.js";
 import { defaultRuntime } from "./runtime.js";
+import { buildSessionInfo, canTransition, notifyStatusListeners, type StatusListener } from "./status.js";
 import type { ExecuteResult, SessionDeps, SessionInfo, SessionRuntime, SessionStartOptions, SessionStatus, StartConfig } from "./types.js";
+
+export type { StatusListener };
 
 const DEFAULT_LAUNCH_TIMEOUT_S = 30;
 const STDERR_TAIL_LINES = 20;
-const TRANSITIONS: Record<SessionStatus, SessionStatus[]> = {
-  starting: ["running", "failed", "stopping"],
-  running: ["completed", "failed", "stopping"],
-  stopping: ["stopped"],
-  completed: ["stopping", "stopped"],
-  failed: ["stopping", "stopped"],
-  stopped: [],
-};
-
-export type StatusListener = (status: SessionStatus, info: SessionInfo) => void;
 
 export class Session {
   readonly id: string;
@@ -70,22 +63,16 @@ export class Session {
   }
 
   info(): SessionInfo {
-    const metadata: Record<string, unknown> = {};
-    if (this.env) Object.assign(metadata, { env_hash: this.env.hash, env_prefix: this.env.prefix, env_status: this.env.status });
-    if (this.exitInfo) Object.assign(metadata, { exit_code: this.exitInfo.code, signal: this.exitInfo.signal });
-    metadata.services = this.held.bridge ? this.held.bridge.registeredServices() : this.held.lastServices;
-    return {
-      session_id: this.id,
-      app_id: this.config.app_id,
-      workspace: this.config.workspace,
-      client_id: this.config.client_id,
+    return buildSessionInfo({
+      config: this.config,
       status: this.status,
-      app_type: "conda-python",
-      entry_point: this.entryPoint,
-      created_at: this.createdAt,
-      metadata,
-      ...(this.error !== undefined ? { error: this.error } : {}),
-    };
+      entryPoint: this.entryPoint,
+      createdAt: this.createdAt,
+      env: this.env,
+      exit: this.exitInfo,
+      services: this.held.bridge ? this.held.bridge.registeredServices() : this.held.lastServices,
+      error: this.error,
+    });
   }
 
   /** The app's exit, once it exited. */
@@ -203,7 +190,7 @@ export class Session {
       entryPoint,
       cwd: workDir,
       buildEnv: (runnerEnv) => buildChildEnv({ activation: env.activation, config: this.config, passEnv: this.deps.passEnv, runnerEnv }),
-      identity: this.identity(),
+      identity: appIdentityOf(this.config),
       mode: this.deps.serviceMode,
       handshakeTimeoutMs: (this.config.timeout ?? DEFAULT_LAUNCH_TIMEOUT_S) * 1000,
       log: (type, line) => this.logs.append(type, line),
@@ -281,17 +268,12 @@ export class Session {
   }
 
   private setStatus(next: SessionStatus): void {
-    if (next === this.status || !TRANSITIONS[this.status].includes(next)) return;
+    if (!canTransition(this.status, next)) return;
     this.status = next;
     this.deps.logger.debug(`session ${this.id}: ${next}`);
-    const info = this.info();
-    for (const listener of this.listeners) {
-      try {
-        listener(next, info);
-      } catch (error) {
-        this.deps.logger.warn(`session ${this.id}: a status listener failed: ${describeError(error)}`);
-      }
-    }
+    notifyStatusListeners(this.listeners, next, this.info(), (error) =>
+      this.deps.logger.warn(`session ${this.id}: a status listener failed: ${describeError(error)}`),
+    );
   }
 
   private endWith(): void {
@@ -303,18 +285,6 @@ export class Session {
       this.logs.append("progress", `[${event.phase}] ${event.message}`);
       opts.onProgress?.(event);
     });
-  }
-
-  private identity(): AppIdentity {
-    return {
-      sessionId: this.id,
-      appId: this.config.app_id,
-      workspace: this.config.workspace,
-      clientId: this.config.client_id,
-      serverUrl: this.config.server_url,
-      ...(this.config.token ? { token: this.config.token } : {}),
-      ...(this.config.disable_ssl ? { disableSsl: true } : {}),
-    };
   }
 
   private checkStopped(): void {

@@ -37,7 +37,49 @@ export async function connectToHypha(options: HyphaConnectOptions): Promise<Hyph
   const server = await hyphaWebsocketClient.connectToServer(config as unknown as Parameters<typeof hyphaWebsocketClient.connectToServer>[0]);
   guardMessageHandler(server as unknown as HyphaServer);
   guardRejectionHandler(server as unknown as HyphaServer);
+  watchStalledReconnect(server as unknown as HyphaServer);
   return server as unknown as HyphaServer;
+}
+
+interface ReconnectState {
+  _closed?: boolean;
+  _reconnecting?: boolean;
+  _websocket?: { readyState: number } | null;
+  _reconnect_timeouts?: Set<unknown>;
+  _handle_close?: (event: { code: number; reason: string }) => void;
+}
+
+/** How often a connection is checked for a stalled reconnect loop; it is restarted after two checks in a row. */
+const RECONNECT_WATCH_MS = 5_000;
+
+/**
+ * hypha-rpc 0.21.40 can stall its reconnect loop for good: a send during the outage opens a socket of its
+ * own, whose failure clears the loop's pending retry timer (`_cleanup()`), leaving `_reconnecting` set, the
+ * socket closed and nothing scheduled; every later close event is ignored, so the client (an app's
+ * services, or the worker itself) stays offline. Seen for 1 of 3 bridged apps in about one server restart
+ * of three under load. A connection found like that twice in a row has its loop started again.
+ */
+function watchStalledReconnect(server: HyphaServer): void {
+  const connection = (server as { rpc?: { _connection?: ReconnectState } }).rpc?._connection;
+  if (!connection || typeof connection._handle_close !== "function") return;
+  let suspect = false;
+  const timer = setInterval(() => {
+    if (connection._closed) return clearInterval(timer);
+    const socket = connection._websocket;
+    const stalled = connection._reconnecting === true && (connection._reconnect_timeouts?.size ?? 0) === 0 && socket?.readyState === 3;
+    if (!stalled) {
+      suspect = false;
+      return;
+    }
+    if (!suspect) {
+      suspect = true;
+      return;
+    }
+    suspect = false;
+    connection._reconnecting = false;
+    connection._handle_close!({ code: 1001, reason: "reconnect loop stalled; starting it again" });
+  }, RECONNECT_WATCH_MS);
+  timer.unref();
 }
 
 /**

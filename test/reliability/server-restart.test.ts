@@ -14,6 +14,7 @@ import { isRunning, pollUntil } from "./support/proc.js";
 type Fn = (...args: unknown[]) => Promise<unknown>;
 const APPS = 3;
 const CALLERS = 4;
+const RESTARTS = 2;
 let rig: Rig;
 let connection: WorkerConnection;
 let worker: CondaWorker;
@@ -70,7 +71,7 @@ afterAll(async () => {
   await rig?.close();
 });
 
-it(`restart under load: ${APPS} bridged apps keep running, the worker and their services re-register, calls resume`, async () => {
+it(`${RESTARTS} restarts under load: ${APPS} bridged apps keep running, the worker and their services re-register, calls resume`, async () => {
   await rig.install("adder", SERVICE_APP, { startup_config: {} });
   const ids: string[] = [];
   for (let i = 0; i < APPS; i += 1) {
@@ -102,32 +103,37 @@ it(`restart under load: ${APPS} bridged apps keep running, the worker and their 
   await pollUntil(() => ok >= 20, 10_000);
   expect(ok).toBeGreaterThanOrEqual(20);
 
-  await rig.server.restart();
-  const restartedAt = Date.now();
-  // The worker service comes back (hypha-rpc's reconnect, or WorkerConnection's watchdog).
-  expect(await pollUntil(() => rig.server.router.registry.get(connection.serviceId!) !== undefined, 30_000, 100)).toBe(true);
-  const workerBack = (Date.now() - restartedAt) / 1000;
-  // The apps' services come back as their hypha-rpc connections reconnect. KNOWN ISSUE (docs/parts/reliability.md):
-  // in about one run of three, one app connection of hypha-rpc 0.21.40 stays `_reconnecting` with a closed
-  // socket for good, and that app's services stay away until it is restarted; so this waits for every app
-  // (bounded) but requires at least one.
-  await pollUntil(() => ids.every((id) => rig.server.router.registry.get(`${id}:default`) !== undefined), 15_000, 100);
-  const backIds = ids.filter((id) => rig.server.router.registry.get(`${id}:default`) !== undefined);
-  expect(backIds.length).toBeGreaterThanOrEqual(1);
-  // Calls resume. (Whether an old caller's own hypha-rpc client recovers is that client's business: a
-  // fresh client stands in for it.)
-  const old = caller;
-  caller = await connectToHypha({ server_url: rig.server.url, client_id: "rel-caller-after", token: rig.server.issueToken({ workspace: ALICE.workspace, userId: ALICE.user }) });
-  void old.disconnect().catch(() => undefined);
+  const backTimes: string[] = [];
+  const appsBack: number[] = [];
+  for (let round = 1; round <= RESTARTS; round += 1) {
+    await rig.server.restart();
+    const restartedAt = Date.now();
+    // The worker service comes back (hypha-rpc's reconnect, or WorkerConnection's watchdog) ...
+    expect(await pollUntil(() => rig.server.router.registry.get(connection.serviceId!) !== undefined, 30_000, 100), `worker back after restart ${round}`).toBe(true);
+    const workerBack = (Date.now() - restartedAt) / 1000;
+    // ... and so do the apps' `default` services. A stalled hypha-rpc reconnect loop is restarted by the
+    // guard in src/hypha/connect.ts (two 5 s checks). KNOWN ISSUE (docs/parts/reliability.md): another,
+    // rarer stall (about 1 restart in 8) still keeps one app offline, so every app is awaited (bounded)
+    // but only one is required.
+    await pollUntil(() => ids.every((id) => rig.server.router.registry.get(`${id}:default`) !== undefined), 20_000, 100);
+    const backIds = ids.filter((id) => rig.server.router.registry.get(`${id}:default`) !== undefined);
+    expect(backIds.length, `app services back after restart ${round}`).toBeGreaterThanOrEqual(1);
+    appsBack.push(backIds.length);
+    backTimes.push(`worker ${workerBack.toFixed(1)} s, apps ${((Date.now() - restartedAt) / 1000).toFixed(1)} s`);
+    // Calls resume. (Whether an old caller's own hypha-rpc client recovers is that client's business: a
+    // fresh client stands in for it.)
+    const old = caller;
+    caller = await connectToHypha({ server_url: rig.server.url, client_id: `rel-caller-after-${round}`, token: rig.server.issueToken({ workspace: ALICE.workspace, userId: ALICE.user }) });
+    void old.disconnect().catch(() => undefined);
+    for (const id of backIds) {
+      const svc = await caller.getService(`${id}:default`);
+      for (let i = 0; i < 10; i += 1) expect(await (svc.add as Fn)(i, 1)).toBe(i + 1);
+    }
+  }
   stop = true;
   await Promise.all(load);
-  for (const id of backIds) {
-    const svc = await caller.getService(`${id}:default`);
-    for (let i = 0; i < 10; i += 1) expect(await (svc.add as Fn)(i, 1)).toBe(i + 1);
-  }
   console.info(
-    `[reliability] server restart under ${CALLERS} callers × ${APPS} bridged apps: worker back after ${workerBack.toFixed(1)} s, ` +
-      `${backIds.length}/${APPS} app services back; ${ok} calls ok before/while down, ${failed} failed during the outage`,
+    `[reliability] ${RESTARTS} server restarts under ${CALLERS} callers × ${APPS} bridged apps: back after ${backTimes.join("; ")}; app services back ${appsBack.map((n) => `${n}/${APPS}`).join(", ")}; ${ok} calls ok, ${failed} failed during the outages`,
   );
 
   // Same sessions, same processes.
@@ -135,7 +141,7 @@ it(`restart under load: ${APPS} bridged apps keep running, the worker and their 
     const info = await worker.get_session_info(id);
     expect(info.status).toBe("running");
     expect(isRunning(pids[i]!)).toBe(true);
-    if (backIds.includes(id)) expect(await ((await caller.getService(`${id}:default`)).pid as Fn)()).toBe(pids[i]);
+    if (rig.server.router.registry.get(`${id}:default`) !== undefined) expect(await ((await caller.getService(`${id}:default`)).pid as Fn)()).toBe(pids[i]);
   }
   // The worker is callable again the Python-server way (from a fresh internal client).
   const internal = await connectInternalClient(rig.server);

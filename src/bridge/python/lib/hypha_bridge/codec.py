@@ -5,7 +5,6 @@ ndarray {"__b":"nd","i","shape","dtype"}, non-finite float {"__b":"float","v"}, 
 {"__b":"obj","v"}. Functions live in the table of the side that owns them until the other side releases
 its proxy (garbage collection of the proxy sends a release).
 """
-import inspect
 import itertools
 import math
 import sys
@@ -29,6 +28,8 @@ class ObjectProxy(dict):
 
 
 def _param_names(fn):
+    import inspect  # loaded on the first registration, not at start-up
+
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):

@@ -6,13 +6,11 @@ executing thread: on the main thread through a real signal (SIGUSR2), which also
 as time.sleep; on the dedicated thread as an asynchronous exception, which stops Python code between
 bytecodes (a call blocked inside C only sees it when the call returns).
 """
-import ast
 import concurrent.futures
 import queue
 import signal
 import sys
 import threading
-import traceback
 
 from .codec import format_app_traceback
 
@@ -152,6 +150,8 @@ class Executor:
 
     def _execute(self, code):
         namespace = self._namespace()
+        import ast  # loaded on the first execute(), not at start-up
+
         tree = ast.parse(code, filename="<execute>", mode="exec")
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):

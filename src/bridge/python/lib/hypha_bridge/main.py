@@ -7,7 +7,6 @@ import os
 import signal
 import threading
 import sys
-import traceback
 import types
 import builtins
 
@@ -47,9 +46,7 @@ def _load_main_module(path):
 def _run_module_code(source, path, module):
     # Upstream runs entry points as notebook cells, so `server = await connect_to_server(...)` at module
     # level is valid there: compile with top-level await and drive such code on an event loop of its own.
-    import ast
-
-    code = compile(source, path, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    code = compile(source, path, "exec", flags=_PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     if not code.co_flags & _CO_COROUTINE:
         exec(code, module.__dict__)
         return
@@ -65,6 +62,7 @@ def _run_module_code(source, path, module):
 
 
 _CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect at start-up
+_PyCF_ALLOW_TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT (Python >= 3.8), without importing ast
 
 
 def _bridge_connected():
@@ -108,6 +106,8 @@ def run(entry_point, fd):
         _flush()
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:
+        import traceback
+
         traceback.print_exc()
         _flush()
         return 1

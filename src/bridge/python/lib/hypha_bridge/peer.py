@@ -4,11 +4,9 @@ Threads: one reader, one writer (framing), a small reusable pool for sync app fu
 loop thread for coroutines when the app's own loop is not running, one thread for execute().
 """
 import concurrent.futures
-import inspect
 import itertools
 import sys
 import threading
-import traceback
 
 from . import PROTOCOL_VERSION
 from .codec import Codec, FunctionTable, format_app_traceback, watch_release
@@ -145,6 +143,8 @@ class Peer:
             else:
                 self._reply_error(message, "BridgeError", "unknown bridge message type %r" % kind, "")
         except Exception as exc:  # a bad message fails that call, never the reader
+            import traceback
+
             self._reply_error(message, type(exc).__name__, str(exc), traceback.format_exc())
 
     def _on_reply(self, message, blobs):
@@ -167,12 +167,16 @@ class Peer:
             raise LookupError("function %r is not (or no longer) available in the app" % message.get("fn"))
         args = self.codec.decode(message.get("args") or [], blobs)
         kwargs = dict(self.codec.decode(message.get("kw") or {}, blobs))
+        import inspect  # cached in sys.modules after the first call
+
         if inspect.iscoroutinefunction(fn):
             self._run_coroutine(message, fn(*args, **kwargs))
         else:
             self._pool.submit(self._run_sync, message, fn, args, kwargs)
 
     def _run_sync(self, message, fn, args, kwargs):
+        import inspect
+
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:

@@ -18,7 +18,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(env.HOME && path.isAbsolute(env.HOME) ? env.HOME : os.homedir(), ".cache", APP_DIR_NAME);
 }
 
-// Binary multiples throughout: K = KB = KiB = 1024 bytes (documented in docs/parts/manifest-and-spec.md).
+// Binary multiples throughout: K = KB = KiB = 1024 bytes (documented in docs/manifest-and-spec.md).
 const SIZE_UNITS: Record<string, number> = {
   "": 1, b: 1,
   k: 1024, kb: 1024, kib: 1024,

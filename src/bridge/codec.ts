@@ -1,5 +1,5 @@
 /**
- * Value encoding between the worker and the Python app (see docs/parts/bridge.md, "Values").
+ * Value encoding between the worker and the Python app (see docs/bridge.md, "Values").
  * JSON trees whose tagged objects ({"__b": ...}) stand for bytes, function references, ndarrays and
  * non-finite floats; binary data travels as wire attachments, never base64. A function is owned by the
  * side that created it and lives in that side's table until the other side's proxy is garbage collected.

@@ -1,5 +1,5 @@
 /**
- * Framing on the private bridge channel (the child's fd 3). See docs/parts/bridge.md.
+ * Framing on the private bridge channel (the child's fd 3). See docs/bridge.md.
  * Frame: u32 big-endian N, then N bytes = u8 kind + payload. Kind 1: UTF-8 JSON object (its "b" key lists
  * the blob ids sent before it). Kind 2: u32 blob id + raw bytes (one piece of a binary attachment).
  * Attachments travel in chunks; plain messages overtake pending chunks, so large payloads never block

@@ -1,4 +1,4 @@
-// Fidelity of the fake micromamba / mamba 2 settings to libmamba's configuration (docs/parts/fidelity-audit.md):
+// Fidelity of the fake micromamba / mamba 2 settings to libmamba's configuration (docs/fidelity-audit.md):
 // `pkgs_dirs` and `channels` read only CONDA_PKGS_DIRS / CONDA_CHANNELS, and there is no --pkgs-dirs flag.
 import fs from "node:fs";
 import path from "node:path";

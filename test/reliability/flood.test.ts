@@ -14,7 +14,7 @@ import { ALICE } from "./support/rig.js";
 import { pollUntil, rssBytes } from "./support/proc.js";
 import { startServeProcess, type ServeProcess } from "./support/serve-process.js";
 
-/** Megabytes of output; 500 MB takes about 6 s on the 2-core machine (figures in docs/parts/reliability.md). */
+/** Megabytes of output; 500 MB takes about 6 s on the 2-core machine (figures in docs/reliability.md). */
 const FLOOD_MB = Number(process.env.RELIABILITY_FLOOD_MB ?? 500);
 const LINE = 100;
 let root: string;

@@ -211,7 +211,7 @@ beforeAll(async () => {
   envsBefore = rig.leftovers().envs;
 }, 60_000);
 afterAll(async () => {
-  // RELIABILITY_REPORT=1 prints every case with the error the caller got (for docs/parts/reliability.md).
+  // RELIABILITY_REPORT=1 prints every case with the error the caller got (for docs/reliability.md).
   if (process.env.RELIABILITY_REPORT) for (const [name, message] of seen) console.info(`${name} => ${message}`);
   await rig?.close();
 });

@@ -112,7 +112,7 @@ it(`${RESTARTS} restarts under load: ${APPS} bridged apps keep running, the work
     expect(await pollUntil(() => rig.server.router.registry.get(connection.serviceId!) !== undefined, 30_000, 100), `worker back after restart ${round}`).toBe(true);
     const workerBack = (Date.now() - restartedAt) / 1000;
     // ... and so do the apps' `default` services. A stalled hypha-rpc reconnect loop is restarted by the
-    // guard in src/hypha/connect.ts (two 5 s checks). KNOWN ISSUE (docs/parts/reliability.md): another,
+    // guard in src/hypha/connect.ts (two 5 s checks). KNOWN ISSUE (docs/reliability.md): another,
     // rarer stall (about 1 restart in 8) still keeps one app offline, so every app is awaited (bounded)
     // but only one is required.
     await pollUntil(() => ids.every((id) => rig.server.router.registry.get(`${id}:default`) !== undefined), 20_000, 100);

@@ -1,6 +1,6 @@
 /**
  * Test helpers around the fake conda / mamba / micromamba (test/support/fake-pm/) and the fixture channel.
- * See docs/parts/fake-package-managers.md for every behaviour and knob.
+ * See docs/fake-package-managers.md for every behaviour and knob.
  */
 import fs from "node:fs";
 import os from "node:os";

@@ -1,5 +1,5 @@
 /**
- * Entry of the Hypha test server (see docs/parts/hypha-test-server.md): a real WebSocket server on
+ * Entry of the Hypha test server (see docs/hypha-test-server.md): a real WebSocket server on
  * 127.0.0.1 that hypha-rpc clients connect to, standing in for the upstream Hypha server.
  */
 import { HyphaTestServer, type HyphaTestServerOptions } from "./hypha-server/server.js";

@@ -43,7 +43,7 @@ const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL|AUTH
 /** Never reach the tool: the worker's own configuration, and Python settings that would break conda itself. */
 const ALWAYS_DROP = [/^HYPHA_/i, /^PYTHONPATH$/, /^PYTHONHOME$/, /^PYTHONSTARTUP$/, /^NODE_OPTIONS$/];
 
-/** Returns the worker's environment without secrets (the rule documented in docs/parts/env-cache.md). */
+/** Returns the worker's environment without secrets (the rule documented in docs/env-cache.md). */
 export function filterToolEnv(baseEnv: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(baseEnv)) {

@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { EnvError } from "../errors.js";
 import type { Lease } from "./types.js";
 import { assertSpecHash, leaseDirFor, type CacheLayout } from "./cache-layout.js";
+import { isPidAlive } from "../pid.js";
 
 export interface LeaseRecord {
   holder: string;
@@ -114,15 +115,6 @@ async function readLease(file: string): Promise<LeaseRecord | undefined> {
     return typeof value.pid === "number" && typeof value.hostname === "string" && typeof value.heartbeatAt === "string" ? value : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

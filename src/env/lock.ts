@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import lockfile from "proper-lockfile";
 import { EnvError } from "../errors.js";
+import { isPidAlive } from "../pid.js";
 
 export interface LockTiming {
   /** A lock whose heartbeat is older than this is stale and may be taken over (proper-lockfile minimum 2000). */
@@ -188,15 +189,6 @@ async function reapOrphanOfDeadHolder(lockPath: string): Promise<void> {
     process.kill(-pgid, "SIGKILL");
   } catch {
     // Already gone.
-  }
-}
-
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -86,6 +86,25 @@ await server.register_service({"id": "default", "config": {"visibility": "public
     expect(app.stdout()).toBe("awaited\n");
   });
 
+  it("offers hypha-rpc's camelCase aliases and item access on sync and async server objects", async () => {
+    const app = run(`
+import asyncio, os
+from hypha_rpc.sync import connect_to_server
+server = connect_to_server(${CONNECT})
+server.registerService({"id": "default", "config": {"visibility": "public"}, "one": lambda: 1})
+server["register_service"]({"id": "second", "two": lambda: 2})
+async def more():
+    import hypha_rpc
+    aserver = await hypha_rpc.connect_to_server(${CONNECT})
+    await aserver.registerService({"id": "third", "three": lambda: 3})
+asyncio.run(more())
+`);
+    await app.host.waitForService("third", 10_000);
+    expect(await app.host.callService("default", "one", [])).toBe(1);
+    expect(await app.host.callService("second", "two", [])).toBe(2);
+    expect(await app.host.callService("third", "three", [])).toBe(3);
+  });
+
   it("fails in-flight calls cleanly when the bridge closes", async () => {
     const app = run(`
 import os, time

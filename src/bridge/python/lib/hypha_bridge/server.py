@@ -49,7 +49,26 @@ def _service_request(service, options=None):
     return service
 
 
-class AsyncServer:
+class _ServerAccess:
+    """camelCase aliases and item access, as hypha-rpc's server objects have them (async and sync alike)."""
+
+    def registerService(self, *args, **kwargs):
+        return self.register_service(*args, **kwargs)
+
+    def unregisterService(self, *args, **kwargs):
+        return self.unregister_service(*args, **kwargs)
+
+    def getService(self, *args, **kwargs):
+        return self.get_service(*args, **kwargs)
+
+    def listServices(self, *args, **kwargs):
+        return self.list_services(*args, **kwargs)
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+
+class AsyncServer(_ServerAccess):
     """What `await hypha_rpc.connect_to_server(...)` returns."""
 
     def __init__(self, info):
@@ -79,16 +98,8 @@ class AsyncServer:
         state["connected"] = False
         return await self._call({"t": "disconnect"})
 
-    registerService = register_service
-    unregisterService = unregister_service
-    getService = get_service
-    listServices = list_services
 
-    def __getitem__(self, key):
-        return getattr(self, key)
-
-
-class SyncServer:
+class SyncServer(_ServerAccess):
     """What `hypha_rpc.sync.connect_to_server(...)` returns: the same API, blocking."""
 
     def __init__(self, info):
@@ -123,14 +134,6 @@ class SyncServer:
     def disconnect(self):
         state["connected"] = False
         return self._call({"t": "disconnect"})
-
-    registerService = register_service
-    unregisterService = unregister_service
-    getService = get_service
-    listServices = list_services
-
-    def __getitem__(self, key):
-        return getattr(self, key)
 
 
 def _sid(service_id):

@@ -4,15 +4,13 @@
  * the worker keeps answering calls during the flood and starts another app after it.
  * In-process variants: test/session/session.test.ts, test/session/session-integration.test.ts.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { AppManagerStandIn } from "../support/app-manager.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
+import type { AppManagerStandIn } from "../support/app-manager.js";
+import type { HyphaTestServer } from "../support/hypha-server.js";
 import { ALICE } from "./support/rig.js";
 import { pollUntil, rssBytes } from "./support/proc.js";
-import { startServeProcess, type ServeProcess } from "./support/serve-process.js";
+import { closeServeTestBed, openServeTestBed, startServeProcess, type ServeProcess } from "./support/serve-process.js";
 
 /** Megabytes of output; 500 MB takes about 6 s on the 2-core machine (figures in docs/reliability.md). */
 const FLOOD_MB = Number(process.env.RELIABILITY_FLOOD_MB ?? 500);
@@ -23,16 +21,9 @@ let manager: AppManagerStandIn;
 let worker: ServeProcess | undefined;
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(os.tmpdir(), "hcw-rel-flood-"));
-  server = await startHyphaTestServer();
-  manager = await AppManagerStandIn.create(server);
+  ({ root, server, manager } = await openServeTestBed("hcw-rel-flood-"));
 });
-afterAll(async () => {
-  await worker?.stop();
-  await manager?.close();
-  await server?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => closeServeTestBed({ root, server, manager }, [worker]));
 
 it(`a ${FLOOD_MB} MB output flood: bounded worker memory, truncated logs with a marker, the worker keeps serving`, async () => {
   worker = await startServeProcess({ server, home: root, cacheDir: path.join(root, "cache"), workDir: path.join(root, "work"), clientId: "rel-flood" });

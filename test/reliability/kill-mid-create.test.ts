@@ -4,19 +4,17 @@
  * package manager), rebuilds the env from scratch, never uses the partial one, and releases everything.
  * The env-layer variant (ensureEnv in a bundled child) is test/env/ensure-env.processes.test.ts.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { cacheLayout } from "../../src/env/cache-layout.js";
 import { liveLeases } from "../../src/env/lease.js";
 import { readMarker } from "../../src/env/marker.js";
-import { AppManagerStandIn } from "../support/app-manager.js";
+import type { AppManagerStandIn } from "../support/app-manager.js";
 import { readInvocationLog } from "../support/fake-pm.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
+import type { HyphaTestServer } from "../support/hypha-server.js";
 import { leftoversIn, ALICE } from "./support/rig.js";
 import { isRunning, pollUntil } from "./support/proc.js";
-import { startServeProcess, type ServeProcess } from "./support/serve-process.js";
+import { closeServeTestBed, openServeTestBed, startServeProcess, type ServeProcess } from "./support/serve-process.js";
 
 let root: string;
 let server: HyphaTestServer;
@@ -24,23 +22,19 @@ let manager: AppManagerStandIn;
 const workers: ServeProcess[] = [];
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(os.tmpdir(), "hcw-rel-kill-"));
-  server = await startHyphaTestServer();
-  manager = await AppManagerStandIn.create(server);
+  ({ root, server, manager } = await openServeTestBed("hcw-rel-kill-"));
 });
-afterAll(async () => {
-  await Promise.allSettled(workers.map((w) => w.stop()));
-  await manager?.close();
-  await server?.stop();
-  for (const { pid } of readInvocationLog(path.join(root, "pm.log"))) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      // Gone.
+afterAll(() =>
+  closeServeTestBed({ root, server, manager }, workers, () => {
+    for (const { pid } of readInvocationLog(path.join(root, "pm.log"))) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // Gone.
+      }
     }
-  }
-  rmSync(root, { recursive: true, force: true });
-});
+  }),
+);
 
 it("a worker SIGKILLed mid-create: the next worker rebuilds, never uses the partial env, and recovers the lock", async () => {
   const cacheDir = path.join(root, "cache");

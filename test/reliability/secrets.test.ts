@@ -6,16 +6,15 @@
  * token, but printing it or raising it in an error must not put it in any log.
  * In-process variants: test/worker/e2e.test.ts, test/session/session.test.ts, test/env/create-error.test.ts.
  */
-import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { AppManagerStandIn } from "../support/app-manager.js";
+import type { AppManagerStandIn } from "../support/app-manager.js";
 import { readInvocationLog } from "../support/fake-pm.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
+import type { HyphaTestServer } from "../support/hypha-server.js";
 import { ALICE } from "./support/rig.js";
 import { pollUntil, processEnviron } from "./support/proc.js";
-import { startServeProcess, type ServeProcess } from "./support/serve-process.js";
+import { closeServeTestBed, openServeTestBed, startServeProcess, type ServeProcess } from "./support/serve-process.js";
 
 const OTHER_SECRET = "worker-only-secret-value-9f8e7d6c";
 let root: string;
@@ -24,16 +23,9 @@ let manager: AppManagerStandIn;
 let worker: ServeProcess | undefined;
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(os.tmpdir(), "hcw-rel-secrets-"));
-  server = await startHyphaTestServer();
-  manager = await AppManagerStandIn.create(server);
+  ({ root, server, manager } = await openServeTestBed("hcw-rel-secrets-"));
 });
-afterAll(async () => {
-  await worker?.stop();
-  await manager?.close();
-  await server?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => closeServeTestBed({ root, server, manager }, [worker]));
 
 /** The app token the stand-in put in the start config of session `id`. */
 function appTokenOf(id: string): string {

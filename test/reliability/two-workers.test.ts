@@ -4,16 +4,15 @@
  * every session runs, and nothing is left after they stop. The in-process variant (two CondaWorkers, one
  * start each) is in test/worker/e2e.test.ts; the env-layer variant in test/env/ensure-env.processes.test.ts.
  */
-import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { AppManagerStandIn, type AppSession } from "../support/app-manager.js";
+import type { AppManagerStandIn, AppSession } from "../support/app-manager.js";
 import { readInvocationLog } from "../support/fake-pm.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
+import type { HyphaTestServer } from "../support/hypha-server.js";
 import { ALICE, leftoversIn } from "./support/rig.js";
 import { pollUntil } from "./support/proc.js";
-import { startServeProcess, type ServeProcess } from "./support/serve-process.js";
+import { closeServeTestBed, openServeTestBed, startServeProcess, type ServeProcess } from "./support/serve-process.js";
 
 const STARTS = 20;
 let root: string;
@@ -22,16 +21,9 @@ let manager: AppManagerStandIn;
 const workers: ServeProcess[] = [];
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(os.tmpdir(), "hcw-rel-twins-"));
-  server = await startHyphaTestServer();
-  manager = await AppManagerStandIn.create(server);
+  ({ root, server, manager } = await openServeTestBed("hcw-rel-twins-"));
 });
-afterAll(async () => {
-  await Promise.allSettled(workers.map((w) => w.stop()));
-  await manager?.close();
-  await server?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => closeServeTestBed({ root, server, manager }, workers));
 
 it(`${STARTS} concurrent starts over two worker processes on one cache → exactly 1 create, all sessions run`, async () => {
   const cacheDir = path.join(root, "cache");

@@ -3,12 +3,14 @@
  * test server, with the fake micromamba, so tests can SIGKILL it, run two of them on one cache, or
  * measure its memory. Registers in `public` with a token for its client id.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
 import { fakePmEnv, fakePmPath, FIXTURE_CHANNEL_URL, type FakePmKnobs } from "../../support/fake-pm.js";
-import type { HyphaTestServer } from "../../support/hypha-server.js";
+import { AppManagerStandIn } from "../../support/app-manager.js";
+import { startHyphaTestServer, type HyphaTestServer } from "../../support/hypha-server.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const CLI = path.join(REPO_ROOT, "dist", "cli.js");
@@ -93,4 +95,26 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
       clearTimeout(timer);
     },
   };
+}
+
+/** What every serve-process test starts with: a temp root, the Hypha test server and its app-manager stand-in. */
+export interface ServeTestBed {
+  root: string;
+  server: HyphaTestServer;
+  manager: AppManagerStandIn;
+}
+
+export async function openServeTestBed(prefix: string): Promise<ServeTestBed> {
+  const root = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const server = await startHyphaTestServer();
+  return { root, server, manager: await AppManagerStandIn.create(server) };
+}
+
+/** Stops the workers, then the stand-in and the server; `beforeRemove` runs just before the root goes. */
+export async function closeServeTestBed(bed: Partial<ServeTestBed>, workers: Array<ServeProcess | undefined>, beforeRemove?: () => void): Promise<void> {
+  await Promise.allSettled(workers.map((w) => w?.stop()));
+  await bed.manager?.close();
+  await bed.server?.stop();
+  beforeRemove?.();
+  if (bed.root) rmSync(bed.root, { recursive: true, force: true });
 }

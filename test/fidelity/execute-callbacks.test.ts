@@ -2,20 +2,17 @@
 // output_callback=None, context=None) (hypha/workers/conda.py). A client passing those keywords must not
 // be refused; progress gets upstream's {type, message} pair, output each output item; failing or hanging
 // callbacks never fail the execution.
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
-import { registerWorkerService, type RegisteredWorkerService } from "../../src/hypha/service.js";
-import { CondaWorker } from "../../src/worker/conda-worker.js";
+import type { HyphaServer } from "../../src/hypha/connect.js";
+import type { RegisteredWorkerService } from "../../src/hypha/service.js";
+import type { CondaWorker } from "../../src/worker/conda-worker.js";
 import { runWithExecuteCallbacks } from "../../src/worker/execute-callbacks.js";
 import { silentLogger } from "../../src/logger.js";
-import { AppManagerStandIn } from "../support/app-manager.js";
-import { fakeSessionFactory, inertEnvManager } from "../support/fake-worker-session.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
+import type { AppManagerStandIn } from "../support/app-manager.js";
+import { fakeSessionFactory } from "../support/fake-worker-session.js";
+import type { HyphaTestServer } from "../support/hypha-server.js";
+import { ALICE, closeWorkerBed, openWorkerBed } from "./worker-bed.js";
 
-const ALICE = { workspace: "ws-user-alice", user: "alice" };
 let server: HyphaTestServer;
 let workerClient: HyphaServer;
 let registered: RegisteredWorkerService;
@@ -23,22 +20,10 @@ let manager: AppManagerStandIn;
 let tmp: string;
 
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), "hcw-fidelity-exec-"));
-  server = await startHyphaTestServer();
-  workerClient = await connectToHypha({ server_url: server.url, workspace: "ws-ops", client_id: "conda-worker-host", token: server.issueToken({ workspace: "ws-ops", userId: "operator" }) });
-  const worker = new CondaWorker({ env: inertEnvManager(tmp), workingDir: path.join(tmp, "work"), createSession: fakeSessionFactory({ outcome: "serve" }), workerWorkspace: "ws-ops" });
-  registered = await registerWorkerService(workerClient, worker, { serviceId: "conda-worker", visibility: "public" });
-  manager = await AppManagerStandIn.create(server);
-  await manager.install({ manifest: { type: "conda-python", entry_point: "main.py", dependencies: ["python"] }, files: { "main.py": "print(1)" } }, { ...ALICE, appId: "app", verify: false, compile: false });
+  ({ tmp, server, workerClient, registered, manager } = await openWorkerBed("hcw-fidelity-exec-", { createSession: fakeSessionFactory({ outcome: "serve" }) }, ["app"]));
 });
 
-afterAll(async () => {
-  await manager?.close();
-  await registered?.unregister().catch(() => undefined);
-  await workerClient?.disconnect();
-  await server?.stop();
-  await rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => closeWorkerBed({ tmp, server, workerClient, registered, manager }));
 
 describe("execute with upstream's callbacks", () => {
   it("accepts progress_callback and output_callback keywords from a Python-style call", async () => {

@@ -1,19 +1,16 @@
 // hypha/apps.py after a failed start: when worker.start raises, the server neither reads logs nor calls
 // stop; when start returns but the service never appears, it calls get_logs(session_id, context=) then
 // stop(session_id, context=). The worker must therefore bound the failed sessions it keeps by itself.
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
-import { registerWorkerService, type RegisteredWorkerService } from "../../src/hypha/service.js";
-import { CondaWorker } from "../../src/worker/conda-worker.js";
+import type { HyphaServer } from "../../src/hypha/connect.js";
+import type { RegisteredWorkerService } from "../../src/hypha/service.js";
+import type { CondaWorker } from "../../src/worker/conda-worker.js";
 import { FailedStartRetention } from "../../src/worker/failed-starts.js";
-import { AppManagerStandIn } from "../support/app-manager.js";
-import { fakeSessionFactory, inertEnvManager } from "../support/fake-worker-session.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
+import type { AppManagerStandIn } from "../support/app-manager.js";
+import { fakeSessionFactory } from "../support/fake-worker-session.js";
+import type { HyphaTestServer } from "../support/hypha-server.js";
+import { ALICE, closeWorkerBed, openWorkerBed } from "./worker-bed.js";
 
-const ALICE = { workspace: "ws-user-alice", user: "alice" };
 const RETAIN = 2;
 let server: HyphaTestServer;
 let workerClient: HyphaServer;
@@ -24,24 +21,10 @@ let tmp: string;
 const factory = fakeSessionFactory((config) => ({ outcome: config.app_id.startsWith("failing") ? "fail" : config.app_id === "silent" ? "never-register" : "serve" }));
 
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), "hcw-fidelity-failed-"));
-  server = await startHyphaTestServer();
-  workerClient = await connectToHypha({ server_url: server.url, workspace: "ws-ops", client_id: "conda-worker-host", token: server.issueToken({ workspace: "ws-ops", userId: "operator" }) });
-  worker = new CondaWorker({ env: inertEnvManager(tmp), workingDir: path.join(tmp, "work"), createSession: factory, workerWorkspace: "ws-ops", retainFailedStarts: RETAIN });
-  registered = await registerWorkerService(workerClient, worker, { serviceId: "conda-worker", visibility: "public" });
-  manager = await AppManagerStandIn.create(server);
-  for (const appId of ["failing-1", "failing-2", "failing-3", "silent"]) {
-    await manager.install({ manifest: { type: "conda-python", entry_point: "main.py", dependencies: ["python"] }, files: { "main.py": "print(1)" } }, { ...ALICE, appId, verify: false, compile: false });
-  }
+  ({ tmp, server, workerClient, worker, registered, manager } = await openWorkerBed("hcw-fidelity-failed-", { createSession: factory, retainFailedStarts: RETAIN }, ["failing-1", "failing-2", "failing-3", "silent"]));
 });
 
-afterAll(async () => {
-  await manager?.close();
-  await registered?.unregister().catch(() => undefined);
-  await workerClient?.disconnect();
-  await server?.stop();
-  await rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => closeWorkerBed({ tmp, server, workerClient, registered, manager }));
 
 describe("failed starts against the app manager's real flow", () => {
   it("a start that throws is never stopped by the server; the worker keeps only the newest failures", async () => {

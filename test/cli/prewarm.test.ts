@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { itFakeOnly } from "../support/package-manager-target.js";
 import { app, CLI, creates, envFile, makeSandbox, PREWARM_SCRIPT, type Sandbox } from "./operator-sandbox.js";
+import { isPidAlive } from "../../src/pid.js";
 
 let box: Sandbox;
 beforeEach(async () => {
@@ -71,14 +72,7 @@ describe("hypha-conda-worker prewarm (built CLI, fake micromamba or the real too
   });
 });
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const isAlive = isPidAlive;
 
 describe("interrupting prewarm", () => {
   itFakeOnly("SIGTERM stops the running create, removes its partial env, skips the rest and exits 130", async () => {

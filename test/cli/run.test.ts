@@ -14,8 +14,9 @@ import { main } from "../../src/cli/main.js";
 import { UsageError } from "../../src/errors.js";
 import { describeCallError, formatCallResult, parseCallTarget } from "../../src/cli/run-call.js";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
-import { fakePmEnv, FIXTURE_CHANNEL_URL } from "../support/fake-pm.js";
+import { fakeCliEnv } from "../support/fake-pm.js";
 import { openServerTarget, type ServerTarget } from "../support/server-target.js";
+import { isPidAlive } from "../../src/pid.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 // The built CLI, not vite-node: vite installs its own SIGTERM handler.
@@ -65,29 +66,13 @@ function startCli(args: string[]): { child: ResultPromise; output: () => { stdou
   };
 }
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const isAlive = isPidAlive;
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npx tsc -p tsconfig.json && node scripts/copy-assets.mjs' (npm test does it)`);
   tmp = await mkdtemp(path.join(os.tmpdir(), "hcw-run-"));
-  env = fakePmEnv({
-    home: path.join(tmp, "home"),
-    extra: {
-      HYPHA_CONDA_CACHE_DIR: path.join(tmp, "cache"),
-      HYPHA_CONDA_CHANNEL_MAP: `conda-forge=${FIXTURE_CHANNEL_URL}`,
-      HYPHA_CONDA_NO_BOOTSTRAP: "1",
-      TMPDIR: tmp,
-    },
-  });
   // Nothing of the developer's own Hypha settings may leak into these runs.
-  for (const name of Object.keys(env)) if (name.startsWith("HYPHA_") && !name.startsWith("HYPHA_CONDA_")) delete env[name];
+  env = fakeCliEnv(tmp);
 });
 
 afterAll(async () => {

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
-import { fakePmEnv, FIXTURE_CHANNEL_URL } from "../support/fake-pm.js";
+import { fakeCliEnv } from "../support/fake-pm.js";
 import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -114,16 +114,8 @@ beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "hcw-walkthrough-"));
   server = await startHyphaTestServer();
   const workspace = "ws-user-newcomer";
-  env = fakePmEnv({
-    home: path.join(tmp, "home"),
-    extra: {
-      HYPHA_CONDA_CACHE_DIR: path.join(tmp, "cache"),
-      HYPHA_CONDA_CHANNEL_MAP: `conda-forge=${FIXTURE_CHANNEL_URL}`,
-      HYPHA_CONDA_NO_BOOTSTRAP: "1",
-      TMPDIR: tmp,
-    },
-  });
-  for (const name of Object.keys(env)) if (name.startsWith("HYPHA_") && !name.startsWith("HYPHA_CONDA_")) delete env[name];
+  // Nothing of the developer's own Hypha settings may leak into these runs.
+  env = fakeCliEnv(tmp);
   Object.assign(env, { HYPHA_SERVER_URL: server.url, HYPHA_WORKSPACE: workspace, HYPHA_TOKEN: server.issueToken({ workspace, userId: "newcomer" }) });
 });
 

@@ -182,3 +182,21 @@ export async function runFakePm(
     signal: result.signal ?? undefined,
   };
 }
+
+/**
+ * The environment for running the built CLI against the fakes in `tmp`: a temp HOME and cache, conda-forge
+ * mapped to the fixture channel, no bootstrap, and none of the developer's own Hypha settings.
+ */
+export function fakeCliEnv(tmp: string): Record<string, string> {
+  const env = fakePmEnv({
+    home: path.join(tmp, "home"),
+    extra: {
+      HYPHA_CONDA_CACHE_DIR: path.join(tmp, "cache"),
+      HYPHA_CONDA_CHANNEL_MAP: `conda-forge=${FIXTURE_CHANNEL_URL}`,
+      HYPHA_CONDA_NO_BOOTSTRAP: "1",
+      TMPDIR: tmp,
+    },
+  });
+  for (const name of Object.keys(env)) if (name.startsWith("HYPHA_") && !name.startsWith("HYPHA_CONDA_")) delete env[name];
+  return env;
+}

@@ -148,7 +148,9 @@ async function runUntilCtrlC(command: WalkthroughCommand): Promise<Outcome & { r
       // serve: its service id on stdout. run: the app is running and has printed something.
       const up = isServe ? /^\S+\n/.exec(stdout)?.[0] : /✓ running:/.test(stderr) && /\S/.test(stdout) ? stdout : undefined;
       const serving = /run fixtures\/apps\/service/.test(command.text) ? /service ready:/.test(stderr) : true;
-      if (up && serving) {
+      // The counter must have counted once before Ctrl-C, or its output cannot show that it ran.
+      const counting = /run fixtures\/apps\/counter/.test(command.text) ? /count \d+/.test(stdout) : true;
+      if (up && serving && counting) {
         clearTimeout(timer);
         resolve(up.trim());
       }

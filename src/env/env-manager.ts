@@ -12,6 +12,7 @@ import { acquireLease, DEFAULT_LEASE_TIMING, type LeaseTiming } from "./lease.js
 import { DEFAULT_LOCK_STALE_MS } from "./lock.js";
 import { listCachedEnvs, toCacheEntry } from "./cache-list.js";
 import { deleteEnv, evictEnvs, resolveEnv } from "./evict.js";
+import { sweepAbandonedPrefixes } from "./sweep.js";
 import { detectPackageManagers, probePackageManager, unsupportedReason } from "./package-manager/detect.js";
 import { bootstrapMicromamba, micromambaBinPath } from "./package-manager/bootstrap.js";
 
@@ -72,7 +73,11 @@ export function createEnvManager(options: EnvOptions, deps: EnvManagerDeps = {})
     async listEnvs(): Promise<CacheEntry[]> {
       return (await listCachedEnvs(layout, { leaseStaleMs: leaseTiming.staleMs })).map(toCacheEntry);
     },
-    gc: (given?: EvictionLimits) => evictEnvs(evictDeps, limits(given)),
+    async gc(given?: EvictionLimits): Promise<CacheEntry[]> {
+      // Partial envs of crashed creates first: they hold disk but have no marker, so eviction cannot see them.
+      await sweepAbandonedPrefixes(layout, { staleMs: lockStaleMs, logger }).catch((error: unknown) => logger.warn(`sweeping partial envs failed: ${(error as Error).message}`));
+      return evictEnvs(evictDeps, limits(given));
+    },
     async removeEnv(hashOrPrefix: string, removeOptions: { force?: boolean } = {}): Promise<CacheEntry> {
       const listed = await listCachedEnvs(layout, { leaseStaleMs: leaseTiming.staleMs });
       const env = await resolveEnv(layout, hashOrPrefix, listed);

@@ -17,7 +17,8 @@ Subcommands:
                                      createdAt, lastUsedAt, sizeBytes, inUse})
   gc [--max-envs N] [--max-size SIZE] [--max-age DURATION] [--json]
                                      evicts least-recently-used envs beyond the limits (defaults: the
-                                     --cache-max-* settings); never an env in use; prints what was removed
+                                     --cache-max-* settings); never an env in use; prints what was removed;
+                                     also removes partial envs left by crashed creates
   remove <hash|hash-prefix|prefix> [--force] [--json]
                                      removes one env; refuses an env in use unless --force
   export <hash> -o FILE.tar.gz       writes the env (prefix, marker) and a small manifest to a gzip tar

@@ -3,37 +3,11 @@
  * counts as gone), open file descriptors, resident memory, and a process's environment.
  */
 import { readFileSync, readdirSync } from "node:fs";
-
-interface ProcStat {
-  pid: number;
-  ppid: number;
-  state: string;
-}
-
-function readStat(pid: number): ProcStat | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name is in parentheses and may contain spaces: parse from the last ')'.
-    const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { pid, state: rest[0]!, ppid: Number(rest[1]) };
-  } catch {
-    return undefined;
-  }
-}
-
-function allStats(): ProcStat[] {
-  const out: ProcStat[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readStat(Number(name));
-    if (stat) out.push(stat);
-  }
-  return out;
-}
+import { isProcessAlive, listProcesses, type ProcStat } from "../../../src/session/proc-table.js";
 
 /** Pids of every live (non-zombie) process below `root` in the process tree. */
 export function liveDescendants(root: number): number[] {
-  const stats = allStats();
+  const stats = listProcesses();
   const children = new Map<number, ProcStat[]>();
   for (const s of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
   const out: number[] = [];
@@ -48,10 +22,7 @@ export function liveDescendants(root: number): number[] {
 }
 
 /** True while `pid` runs (a killed orphan may linger as a zombie when PID 1 does not reap). */
-export function isRunning(pid: number): boolean {
-  const stat = readStat(pid);
-  return stat !== undefined && stat.state !== "Z" && stat.state !== "X";
-}
+export const isRunning = isProcessAlive;
 
 /** Pids of live processes whose command line contains `needle` (finds escapees that were reparented). */
 export function pidsWithCmdline(needle: string): number[] {

@@ -11,7 +11,7 @@ import type { CommandContext } from "./command.js";
 import type { LocalApp } from "./run-app-source.js";
 import { callThroughHypha, describeCallError, formatCallResult, withTimeout } from "./run-call.js";
 import type { RunSettings } from "./run-settings.js";
-import { signalExitCode } from "./run-signals.js";
+import { signalExitCode } from "./signals.js";
 
 const SERVICE_POLL_MS = 100;
 

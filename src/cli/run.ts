@@ -25,7 +25,7 @@ import { createProgressRenderer } from "./render-progress.js";
 import { loadLocalApp } from "./run-app-source.js";
 import { callAndPrint, exitCodeOf, firstLine, serveUntilEnd, type RunContext } from "./run-modes.js";
 import { resolveRunSettings, type RunSettings } from "./run-settings.js";
-import { signalExitCode, watchSignals } from "./run-signals.js";
+import { signalExitCode, watchSignals } from "./signals.js";
 
 /** What HYPHA_SERVER_URL holds for an app run without a server (services stay inside `run`). */
 export const LOCAL_SERVER_URL = "local://hypha-conda-worker";

@@ -10,6 +10,7 @@ import { defaultWorkingDir, parseWorkspaceList, resolvePassEnv } from "../worker
 import type { CommandContext, CommandDefinition } from "./command.js";
 import { ENV_OPTION_SPECS, ENV_OPTIONS_HELP, resolveEnvOptions } from "./env-options.js";
 import { createProgressRenderer } from "./render-progress.js";
+import { watchSignals } from "./signals.js";
 
 const USAGE = `Usage: hypha-conda-worker serve --server-url URL [options]
 
@@ -103,27 +104,6 @@ export function resolveServeSettings(values: Record<string, unknown>, env: NodeJ
   };
 }
 
-/** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
-function waitForSignal(onForce: () => void): { done: Promise<NodeJS.Signals>; dispose(): void } {
-  let count = 0;
-  let resolve!: (signal: NodeJS.Signals) => void;
-  const done = new Promise<NodeJS.Signals>((r) => (resolve = r));
-  const handler = (signal: NodeJS.Signals) => {
-    count += 1;
-    if (count === 1) resolve(signal);
-    else onForce();
-  };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
-  return {
-    done,
-    dispose() {
-      process.off("SIGINT", handler);
-      process.off("SIGTERM", handler);
-    },
-  };
-}
-
 async function run(values: Record<string, unknown>, _positionals: string[], ctx: CommandContext): Promise<number> {
   const settings = resolveServeSettings(values, ctx.env);
   const envOptions = resolveEnvOptions(values, ctx.env);
@@ -164,7 +144,7 @@ async function run(values: Record<string, unknown>, _positionals: string[], ctx:
   // a long-running worker logs it instead of crashing with every session.
   const onUnhandled = (reason: unknown) => logger.warn(`unhandled rejection (ignored): ${describeError(reason)}`);
   process.on("unhandledRejection", onUnhandled);
-  const signals = waitForSignal(() => {
+  const signals = watchSignals(() => {
     logger.warn("second signal: exiting without waiting for sessions to stop");
     process.exit(1);
   });
@@ -173,7 +153,7 @@ async function run(values: Record<string, unknown>, _positionals: string[], ctx:
     worker.setWorkerWorkspace(serviceId.split("/")[0]!);
     ctx.stdout.write(`${serviceId}\n`);
     logger.info(`serving as ${serviceId} (visibility ${settings.visibility}); press Ctrl-C to stop`);
-    const signal = await signals.done;
+    const signal = await signals.received;
     logger.info(`${signal}: stopping ${worker.sessionIds().length} session(s) and unregistering`);
     await worker.shutdown().catch((error) => logger.error(`stopping sessions: ${describeError(error)}`));
     await connection.close();

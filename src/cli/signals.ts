@@ -1,6 +1,6 @@
 /**
- * SIGINT/SIGTERM handling for `run`: the first signal stops the app cleanly, a second one exits at once.
- * A closed stdout (`run ... | head`) counts as SIGPIPE: the app is stopped instead of `run` crashing on EPIPE.
+ * SIGINT/SIGTERM handling for `run` and `serve`: the first signal starts a clean stop, a second one exits at
+ * once. For `run`, a closed stdout (`run ... | head`) counts as SIGPIPE instead of crashing on EPIPE.
  */
 import os from "node:os";
 

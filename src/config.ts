@@ -35,24 +35,24 @@ const DURATION_UNITS: Record<string, number> = {
   w: 604_800_000,
 };
 
-/** Parses `10G`, `500MB`, `1.5GiB`, `123` (bytes) into bytes; returns undefined when malformed. */
-export function parseSize(text: string): number | undefined {
+/** `<number><unit>` scaled by the unit's factor, as a safe integer; undefined when malformed or unknown. */
+function parseScaled(text: string, units: Record<string, number>): number | undefined {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(text);
   if (!match) return undefined;
-  const factor = SIZE_UNITS[match[2]!.toLowerCase()];
+  const factor = units[match[2]!.toLowerCase()];
   if (factor === undefined) return undefined;
-  const bytes = Math.round(Number(match[1]) * factor);
-  return Number.isSafeInteger(bytes) ? bytes : undefined;
+  const scaled = Math.round(Number(match[1]) * factor);
+  return Number.isSafeInteger(scaled) ? scaled : undefined;
+}
+
+/** Parses `10G`, `500MB`, `1.5GiB`, `123` (bytes) into bytes; returns undefined when malformed. */
+export function parseSize(text: string): number | undefined {
+  return parseScaled(text, SIZE_UNITS);
 }
 
 /** Parses `7d`, `12h`, `30m`, `45s`, `2w`, `90` (seconds) into milliseconds; undefined when malformed. */
 export function parseDuration(text: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(text);
-  if (!match) return undefined;
-  const factor = DURATION_UNITS[match[2]!.toLowerCase()];
-  if (factor === undefined) return undefined;
-  const ms = Math.round(Number(match[1]) * factor);
-  return Number.isSafeInteger(ms) ? ms : undefined;
+  return parseScaled(text, DURATION_UNITS);
 }
 
 /** Parses a non-negative integer written in decimal digits; undefined otherwise. */

@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
 import { parseCount, parseDuration, parseSize } from "../config.js";
-import { exportEnv, importEnv } from "../env/archive.js";
+import { exportEnv, importEnv } from "../env/cache/archive.js";
 import { createEnvManager } from "../env/env-manager.js";
 import type { EnvManager, EvictionLimits } from "../env/types.js";
 import type { CommandContext, CommandDefinition, OptionSpec } from "./command.js";

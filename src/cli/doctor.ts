@@ -1,6 +1,6 @@
 /** `doctor [--json]`: what this machine offers the worker — package managers, cache, locks, leases, python3. */
 import { createEnvManager } from "../env/env-manager.js";
-import { gatherDoctorReport, type DoctorReport } from "../env/doctor.js";
+import { gatherDoctorReport, type DoctorReport } from "../env/operator/doctor.js";
 import type { CommandContext, CommandDefinition } from "./command.js";
 import { formatBytes, formatAge } from "./cache-format.js";
 import { ENV_OPTION_SPECS, ENV_OPTIONS_HELP, resolveEnvOptions } from "./env-options.js";

@@ -10,8 +10,8 @@ import {
   DEFAULT_CHANNELS, DEFAULT_CREATE_TIMEOUT_SECONDS, defaultCacheDir, parseBooleanText, parseCount, parseDuration,
   parseSeconds, parseSize,
 } from "../config.js";
-import { isChannelUrl, normalizeChannelUrl, parseChannelMapEntry, validateChannel } from "../env/channels.js";
-import { findControlChar, quoteItem } from "../env/spec-text.js";
+import { isChannelUrl, normalizeChannelUrl, parseChannelMapEntry, validateChannel } from "../env/spec/channels.js";
+import { findControlChar, quoteItem } from "../env/spec/spec-text.js";
 import type { EnvOptions } from "../env/types.js";
 
 export const ENV_OPTION_SPECS: OptionSpec = {

@@ -1,7 +1,7 @@
 /** `prewarm <app-dir|manifest|environment.yml>...`: builds or confirms each env before traffic arrives. */
 import { ConfigError, UsageError } from "../errors.js";
 import { createEnvManager } from "../env/env-manager.js";
-import { prewarmEnvs, type PrewarmResult } from "../env/prewarm.js";
+import { prewarmEnvs, type PrewarmResult } from "../env/operator/prewarm.js";
 import { parseCount } from "../config.js";
 import type { CommandContext, CommandDefinition } from "./command.js";
 import { ENV_OPTION_SPECS, ENV_OPTIONS_HELP, resolveEnvOptions } from "./env-options.js";

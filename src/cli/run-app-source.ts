@@ -7,7 +7,7 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ManifestError, UsageError } from "../errors.js";
-import { isPlainObject } from "../env/spec-text.js";
+import { isPlainObject } from "../env/spec/spec-text.js";
 
 export const MANIFEST_FILE_NAMES = ["manifest.yaml", "manifest.yml", "manifest.json"] as const;
 const MAX_MANIFEST_BYTES = 1024 * 1024;

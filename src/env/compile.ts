@@ -5,10 +5,10 @@
  * may change between install and start), so nothing derived from it is written into the app.
  */
 import { ManifestError } from "../errors.js";
-import { ENVIRONMENT_FILE_NAMES, parseEnvironmentFile } from "./environment-file.js";
-import { normalizeManifest, stripRtype } from "./manifest.js";
-import { buildEnvSpec, type SpecOptions } from "./spec.js";
-import { isPlainObject, quoteItem } from "./spec-text.js";
+import { ENVIRONMENT_FILE_NAMES, parseEnvironmentFile } from "./build/environment-file.js";
+import { normalizeManifest, stripRtype } from "./spec/manifest.js";
+import { buildEnvSpec, type SpecOptions } from "./spec/spec.js";
+import { isPlainObject, quoteItem } from "./spec/spec-text.js";
 
 /** Returns the file's path as given by `path` or `name`, without a leading "./". */
 function filePath(file: Record<string, unknown>): string | undefined {

@@ -6,15 +6,15 @@ import { EnvError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { createProgressReporter, type ProgressSink } from "../progress.js";
 import type { CacheEntry, EnsureEnvOptions, EnvManager, EnvOptions, EnvResult, EnvSpec, EvictionLimits, Lease, PackageManagerInfo, PackageManagerReport } from "./types.js";
-import { cacheLayout, type CacheLayout } from "./cache-layout.js";
-import { ensureEnv, type EnsureContext } from "./ensure-env.js";
-import { acquireLease, DEFAULT_LEASE_TIMING, type LeaseTiming } from "./lease.js";
-import { DEFAULT_LOCK_STALE_MS } from "./lock.js";
-import { listCachedEnvs, toCacheEntry } from "./cache-list.js";
-import { deleteEnv, evictEnvs, resolveEnv } from "./evict.js";
-import { sweepAbandonedPrefixes } from "./sweep.js";
-import { detectPackageManagers, probePackageManager, unsupportedReason } from "./package-manager/detect.js";
-import { bootstrapMicromamba, micromambaBinPath } from "./package-manager/bootstrap.js";
+import { cacheLayout, type CacheLayout } from "./cache/cache-layout.js";
+import { ensureEnv, type EnsureContext } from "./build/ensure-env.js";
+import { acquireLease, DEFAULT_LEASE_TIMING, type LeaseTiming } from "./cache/lease.js";
+import { DEFAULT_LOCK_STALE_MS } from "./cache/lock.js";
+import { listCachedEnvs, toCacheEntry } from "./operator/cache-list.js";
+import { deleteEnv, evictEnvs, resolveEnv } from "./cache/evict.js";
+import { sweepAbandonedPrefixes } from "./cache/sweep.js";
+import { detectPackageManagers, probePackageManager, unsupportedReason } from "./build/package-manager/detect.js";
+import { bootstrapMicromamba, micromambaBinPath } from "./build/package-manager/bootstrap.js";
 
 export interface EnvManagerDeps {
   logger?: Logger;

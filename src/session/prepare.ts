@@ -4,7 +4,7 @@
  * Everything acquired is recorded in `held` at once, so a failure or a concurrent stop can release it.
  */
 import type { EnvResult } from "../env/types.js";
-import { hashEnvSpec } from "../env/hash.js";
+import { hashEnvSpec } from "../env/spec/hash.js";
 import { SessionError } from "../errors.js";
 import type { ProgressReporter } from "../progress.js";
 import { createHttpFileSource } from "./app-files.js";

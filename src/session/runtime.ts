@@ -2,7 +2,7 @@
  * The modules a session drives but does not own: manifest normalisation and spec resolution (env layer),
  * the runner command and the bridge host (bridge layer). One object, so tests can substitute it.
  */
-import { normalizeManifest, resolveEnvSpec } from "../env/manifest.js";
+import { normalizeManifest, resolveEnvSpec } from "../env/spec/manifest.js";
 import { buildRunnerCommand } from "../bridge/runner-command.js";
 import { createBridgeHost } from "../bridge/host.js";
 import type { SessionRuntime } from "./types.js";

@@ -4,7 +4,7 @@ import { PassThrough } from "node:stream";
 import { join, relative } from "node:path";
 import { main } from "../../src/cli/main.js";
 import { UsageError } from "../../src/errors.js";
-import { prewarmEnvs } from "../../src/env/prewarm.js";
+import { prewarmEnvs } from "../../src/env/operator/prewarm.js";
 import type { CacheEntry } from "../../src/env/types.js";
 import { app, envFile, makeSandbox, type Sandbox } from "./operator-sandbox.js";
 

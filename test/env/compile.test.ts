@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { compileApp } from "../../src/env/compile.js";
 import { hasCode } from "../../src/errors.js";
-import type { SpecOptions } from "../../src/env/spec.js";
+import type { SpecOptions } from "../../src/env/spec/spec.js";
 
 const OPTIONS: SpecOptions = { channelMap: {}, defaultChannels: ["conda-forge"], allowPipOptions: false, subdir: "linux-64" };
 

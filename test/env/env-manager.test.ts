@@ -3,7 +3,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { createEnvManager } from "../../src/env/env-manager.js";
 import { hasCode } from "../../src/errors.js";
-import { hashEnvSpec } from "../../src/env/hash.js";
+import { hashEnvSpec } from "../../src/env/spec/hash.js";
 import type { ProgressEvent } from "../../src/progress.js";
 import { fakePmPath, readInvocationLog } from "../support/fake-pm.js";
 import { itFakeOnly } from "../support/package-manager-target.js";

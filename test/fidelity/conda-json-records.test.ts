@@ -2,7 +2,7 @@
 // (conda/common/io.py ProgressBar, conda/plugins/reporter_backends/json.py), then one result document.
 // A failure after the download (pip, a corrupted package) must still be read from that last document.
 import { describe, expect, it } from "vitest";
-import { diagnoseFailure, lastJsonObject } from "../../src/env/package-manager/diagnose.js";
+import { diagnoseFailure, lastJsonObject } from "../../src/env/build/package-manager/diagnose.js";
 
 const records = ["pip-23.0.1", "python-3.11.7"]
   .flatMap((d) => [`{"fetch":"${d}","finished":false,"maxval":1,"progress":0.500000}\n\0`, `{"fetch":"${d}","finished":true,"maxval":1,"progress":1}\n\0`])

@@ -1,9 +1,9 @@
 // mamba 1.x drives `env create` through the conda it wraps; conda < 23.7's `env create` has no --yes
 // (conda_env/cli/main_create.py at 23.5.2 vs 23.7.0). Detection must see the wrapped conda and refuse it.
 import { describe, expect, it } from "vitest";
-import { parseVersionOutput, unsupportedReason } from "../../src/env/package-manager/detect.js";
-import { buildCreateArgs } from "../../src/env/package-manager/argv.js";
-import { cacheLayout } from "../../src/env/cache-layout.js";
+import { parseVersionOutput, unsupportedReason } from "../../src/env/build/package-manager/detect.js";
+import { buildCreateArgs } from "../../src/env/build/package-manager/argv.js";
+import { cacheLayout } from "../../src/env/cache/cache-layout.js";
 
 describe("mamba 1.x and its conda", () => {
   it("records the wrapped conda's version from the second --version line", () => {

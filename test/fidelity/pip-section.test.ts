@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diagnoseFailure } from "../../src/env/package-manager/diagnose.js";
+import { diagnoseFailure } from "../../src/env/build/package-manager/diagnose.js";
 import { FIXTURE_CHANNEL_URL, fakePmEnv, fakePmPath, makeTempDir, runFakePm, writeEnvironmentYml } from "../support/fake-pm.js";
 
 let tmp: string;

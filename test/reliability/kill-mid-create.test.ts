@@ -6,9 +6,9 @@
  */
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { cacheLayout } from "../../src/env/cache-layout.js";
-import { liveLeases } from "../../src/env/lease.js";
-import { readMarker } from "../../src/env/marker.js";
+import { cacheLayout } from "../../src/env/cache/cache-layout.js";
+import { liveLeases } from "../../src/env/cache/lease.js";
+import { readMarker } from "../../src/env/cache/marker.js";
 import type { AppManagerStandIn } from "../support/app-manager.js";
 import { readInvocationLog } from "../support/fake-pm.js";
 import type { HyphaTestServer } from "../support/hypha-server.js";

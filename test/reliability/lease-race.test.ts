@@ -7,8 +7,8 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { cacheLayout } from "../../src/env/cache-layout.js";
-import { acquireLease } from "../../src/env/lease.js";
+import { cacheLayout } from "../../src/env/cache/cache-layout.js";
+import { acquireLease } from "../../src/env/cache/lease.js";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "hcw-rel-lease-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import type { BridgeHost, BridgeHostOptions, RunnerCommand } from "../../src/bridge/types.js";
 import type { EnsureEnvOptions, EnvManager, EnvResult, EnvSpec, Lease } from "../../src/env/types.js";
-import { normalizeManifest, resolveEnvSpec } from "../../src/env/manifest.js";
+import { normalizeManifest, resolveEnvSpec } from "../../src/env/spec/manifest.js";
 import { silentLogger } from "../../src/logger.js";
 import type { SessionDeps, SessionRuntime } from "../../src/session/types.js";
 

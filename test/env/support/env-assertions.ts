@@ -2,8 +2,8 @@
 import { promises as fs } from "node:fs";
 import { expect } from "vitest";
 import { readInvocationLog } from "../../support/fake-pm.js";
-import { cacheLayout, envLockPath } from "../../../src/env/cache-layout.js";
-import { isLocked } from "../../../src/env/lock.js";
+import { cacheLayout, envLockPath } from "../../../src/env/cache/cache-layout.js";
+import { isLocked } from "../../../src/env/cache/lock.js";
 import { WorkerError } from "../../../src/errors.js";
 import type { TestCache } from "./env-fixtures.js";
 

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { createEnvManager, type EnvManagerDeps } from "../../../src/env/env-manager.js";
 import type { EnvManager, EnvOptions, EnvSpec } from "../../../src/env/types.js";
-import { currentSubdir } from "../../../src/env/spec.js";
+import { currentSubdir } from "../../../src/env/spec/spec.js";
 import { fakePmPath, type FakePmEnvOptions, type FakePmName } from "../../support/fake-pm.js";
 import { packageManagerEnv, packageManagerTarget } from "../../support/package-manager-target.js";
 

@@ -1,9 +1,9 @@
 /** Builds a cache entry by hand (prefix, bin/python link, marker, last-used time) without a package manager. */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { cacheLayout } from "../../../src/env/cache-layout.js";
-import { envDirName, hashEnvSpec } from "../../../src/env/hash.js";
-import { lastUsedPath, writeMarker } from "../../../src/env/marker.js";
+import { cacheLayout } from "../../../src/env/cache/cache-layout.js";
+import { envDirName, hashEnvSpec } from "../../../src/env/spec/hash.js";
+import { lastUsedPath, writeMarker } from "../../../src/env/cache/marker.js";
 import { makeSpec } from "./env-fixtures.js";
 
 export interface HandBuilt {

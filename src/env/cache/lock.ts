@@ -1,0 +1,229 @@
+/**
+ * Cross-process (and cross-host, over a shared filesystem) locks on proper-lockfile. proper-lockfile's
+ * defaults do not fit here: it resolves the realpath of a file that need not exist, retries never, and
+ * throws from a timer when a lock is compromised. This wrapper locks a path that needs no file
+ * (`realpath: false`), keeps the lock fresh with an `update` heartbeat so a SIGKILLed holder's lock goes
+ * stale and is taken over, waits with capped exponential backoff (reporting while blocked), honours an
+ * AbortSignal, and turns a compromised lock into an aborted signal the holder can act on.
+ */
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import lockfile from "proper-lockfile";
+import { EnvError } from "../../errors.js";
+import { isPidAlive } from "../../pid.js";
+
+export interface LockTiming {
+  /** A lock whose heartbeat is older than this is stale and may be taken over (proper-lockfile minimum 2000). */
+  staleMs: number;
+  /** Give up waiting after this long. */
+  waitTimeoutMs: number;
+  /** Longest pause between attempts. */
+  maxBackoffMs?: number;
+  /** How often to report "still waiting". */
+  reportEveryMs?: number;
+}
+
+export interface AcquireLockOptions extends LockTiming {
+  /** What is locked, for messages ("env 1a2b3c…", "the package cache"). */
+  label: string;
+  signal?: AbortSignal;
+  /** Called while blocked, with whole seconds waited and who holds the lock (when known). */
+  onWaiting?: (secondsWaited: number, holder: LockHolder | undefined) => void;
+  /** Called (never throws) when the lock was lost while held. */
+  onCompromised?: (error: Error) => void;
+  /** Extra facts written into the holder record (e.g. the prefix being created). */
+  holderInfo?: Record<string, string>;
+}
+
+export interface LockHolder {
+  pid: number;
+  hostname: string;
+  since: string;
+  [key: string]: unknown;
+}
+
+export interface HeldLock {
+  /** Aborted when the lock is compromised (its heartbeat failed or another process took it over). */
+  readonly lost: AbortSignal;
+  /** Adds facts to the holder record, e.g. `childPgid` once the package manager runs. */
+  updateHolder(info: Record<string, string | number>): Promise<void>;
+  release(): Promise<void>;
+}
+
+export const DEFAULT_LOCK_STALE_MS = 10_000;
+
+/** The holder record sits next to the lock directory (proper-lockfile removes the directory with rmdir). */
+export function lockHolderPath(lockPath: string): string {
+  return `${lockPath}.json`;
+}
+
+/** Acquires the lock at `lockPath` (a directory proper-lockfile creates), waiting with backoff. */
+export async function acquireLock(lockPath: string, options: AcquireLockOptions): Promise<HeldLock> {
+  return (await acquireLockUnless(lockPath, options, async () => false))!;
+}
+
+/**
+ * Like acquireLock, but between attempts asks `done()`; when it says the work the lock guards is already
+ * done (another holder finished it), stops waiting and returns undefined without ever taking the lock.
+ */
+export async function acquireLockUnless(lockPath: string, options: AcquireLockOptions, done: () => Promise<boolean>): Promise<HeldLock | undefined> {
+  await fs.mkdir(path.dirname(lockPath), { recursive: true });
+  const started = Date.now();
+  const maxBackoff = options.maxBackoffMs ?? 1000;
+  const reportEvery = options.reportEveryMs ?? 5000;
+  let backoff = 25;
+  let lastReport = started;
+  for (;;) {
+    throwIfAborted(options.signal, options.label);
+    const lost = new AbortController();
+    try {
+      const release = await lockfile.lock(lockPath, {
+        lockfilePath: lockPath,
+        realpath: false,
+        stale: Math.max(options.staleMs, 2000),
+        update: Math.max(Math.floor(options.staleMs / 4), 500),
+        retries: 0,
+        onCompromised: (error: Error) => {
+          lost.abort(error);
+          try {
+            options.onCompromised?.(error);
+          } catch {
+            // A timer callback must never throw.
+          }
+        },
+      });
+      await reapOrphanOfDeadHolder(lockPath);
+      let info: Record<string, string | number> = { ...options.holderInfo };
+      await writeHolder(lockPath, info);
+      // Holder updates are serialized and finish before release removes the record, never after.
+      let pending: Promise<void> = Promise.resolve();
+      let released = false;
+      return {
+        lost: lost.signal,
+        updateHolder: (extra) => {
+          if (released) return Promise.resolve();
+          info = { ...info, ...extra };
+          pending = pending.then(() => writeHolder(lockPath, info));
+          return pending;
+        },
+        release: async () => {
+          released = true;
+          await pending;
+          await releaseQuietly(lockPath, release);
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ELOCKED") {
+        throw new EnvError("E_LOCK", `could not take the lock for ${options.label} at ${lockPath}: ${(error as Error).message}; check that the cache directory is writable`, { cause: error });
+      }
+    }
+    const waited = Date.now() - started;
+    if (waited >= options.waitTimeoutMs) {
+      const holder = await readLockHolder(lockPath);
+      throw new EnvError(
+        "E_LOCK",
+        `gave up after ${Math.round(waited / 1000)} s waiting for the lock on ${options.label}${describeHolder(holder)}; ` +
+          `if that process is gone the lock expires after ${Math.round(options.staleMs / 1000)} s, otherwise raise the create timeout`,
+        { details: { lockPath, holder } },
+      );
+    }
+    if (Date.now() - lastReport >= reportEvery) {
+      lastReport = Date.now();
+      options.onWaiting?.(Math.round(waited / 1000), await readLockHolder(lockPath));
+    }
+    // Jitter: waiters started together must not retry in lockstep (only one of them wins each round).
+    await sleep(Math.min(backoff * (0.5 + Math.random()), options.waitTimeoutMs - waited), options.signal);
+    backoff = Math.min(backoff * 2, maxBackoff);
+    if (await done()) return undefined;
+  }
+}
+
+/** Runs `fn` while holding the lock; always releases. */
+export async function withLock<T>(lockPath: string, options: AcquireLockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+  const held = await acquireLock(lockPath, options);
+  try {
+    return await fn(held);
+  } finally {
+    await held.release();
+  }
+}
+
+/** True when a live (non-stale) lock exists at `lockPath`. */
+export async function isLocked(lockPath: string, staleMs = DEFAULT_LOCK_STALE_MS): Promise<boolean> {
+  try {
+    return await lockfile.check(lockPath, { lockfilePath: lockPath, realpath: false, stale: Math.max(staleMs, 2000) });
+  } catch {
+    return false;
+  }
+}
+
+/** Who holds the lock, as its holder recorded (undefined when unknown). */
+export async function readLockHolder(lockPath: string): Promise<LockHolder | undefined> {
+  try {
+    const parsed = JSON.parse(await fs.readFile(lockHolderPath(lockPath), "utf8")) as LockHolder;
+    return typeof parsed.pid === "number" && typeof parsed.hostname === "string" ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeHolder(holder: LockHolder | undefined): string {
+  return holder ? ` (held by pid ${holder.pid} on ${holder.hostname} since ${holder.since})` : " (held by another process)";
+}
+
+/**
+ * A holder SIGKILLed mid-create leaves its package manager running (it has its own process group) and
+ * writing into the prefix and the package cache. Taking over such a lock on the same host kills that group
+ * first. A holder record is only left behind by a holder that died, and its own pid must be gone too.
+ */
+async function reapOrphanOfDeadHolder(lockPath: string): Promise<void> {
+  const previous = await readLockHolder(lockPath);
+  if (!previous || previous.hostname !== os.hostname() || previous.pid === process.pid || isPidAlive(previous.pid)) return;
+  const pgid = previous.childPgid;
+  if (typeof pgid !== "number" || !Number.isInteger(pgid) || pgid <= 1) return;
+  // Where /proc shows the group's leader, it must still be the recorded tool (pids are reused).
+  const cmdline = await fs.readFile(`/proc/${pgid}/cmdline`, "utf8").catch(() => undefined);
+  if (cmdline !== undefined && typeof previous.childPath === "string" && !cmdline.split("\0").includes(previous.childPath)) return;
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
+
+async function writeHolder(lockPath: string, info: Record<string, string | number> = {}): Promise<void> {
+  const holder: LockHolder = { ...info, pid: process.pid, hostname: os.hostname(), since: new Date().toISOString() };
+  try {
+    await fs.writeFile(lockHolderPath(lockPath), JSON.stringify(holder));
+  } catch {
+    // The holder record is informational only.
+  }
+}
+
+async function releaseQuietly(lockPath: string, release: () => Promise<void>): Promise<void> {
+  await fs.rm(lockHolderPath(lockPath), { force: true }).catch(() => undefined);
+  try {
+    await release();
+  } catch {
+    // Already released or compromised (taken over as stale): nothing of ours is left to remove.
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, label: string): void {
+  if (signal?.aborted) {
+    throw new EnvError("E_LOCK", `stopped waiting for the lock on ${label}: the operation was cancelled`, { cause: signal.reason, details: { cancelled: true } });
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, Math.max(ms, 0));
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -24,7 +24,7 @@ describe("mamba 1.x and its conda", () => {
 
   it("keeps --yes in the mamba 1 argv, which is why the conda version matters", () => {
     const layout = cacheLayout("/cache");
-    const args = buildCreateArgs({ name: "mamba", version: "1.5.12", path: "/opt/bin/mamba", condaVersion: "24.11.3" }, { prefix: "/cache/envs/x", envFile: "/tmp/w/environment.yml" }, layout);
+    const args = buildCreateArgs({ name: "mamba", version: "1.5.12", path: "/opt/bin/mamba", condaVersion: "24.11.3" }, { prefix: "/cache/envs/x", envFile: "/tmp/w/environment.yml", channels: ["conda-forge"] }, layout);
     expect(args).toContain("--yes");
   });
 

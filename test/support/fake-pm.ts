@@ -42,6 +42,8 @@ export interface FakePmKnobs {
   extractDelayMs?: number;
   /** FAKE_PM_MAMBA_MAJOR: 1 makes `mamba` the conda-based 1.x; default 2. */
   mambaMajor?: 1 | 2;
+  /** FAKE_PM_EXIT0_CORRUPT=1: conda's create prints a corrupt-tarball ERROR line, creates nothing, and exits 0. */
+  exitZeroCorrupt?: boolean;
   /** FAKE_PM_VERSION: override the reported version. */
   version?: string;
 }
@@ -83,6 +85,7 @@ export function fakePmEnv(options: FakePmEnvOptions = {}): Record<string, string
   set("FAKE_PM_EXTRACT_DELAY_MS", options.extractDelayMs);
   set("FAKE_PM_MAMBA_MAJOR", options.mambaMajor);
   set("FAKE_PM_VERSION", options.version);
+  set("FAKE_PM_EXIT0_CORRUPT", options.exitZeroCorrupt ? "1" : undefined);
   if (options.offlinePip ?? true) {
     env.PIP_NO_INDEX = "1";
     env.PIP_FIND_LINKS = FIXTURE_WHEELS_DIR;

@@ -16,7 +16,7 @@ export interface FailedCreate {
 
 const short = (hash: string) => hash.slice(0, 12);
 
-export function createError(job: FailedCreate, run: Partial<ToolRun>): WorkerError {
+export function createError(job: FailedCreate, run: Partial<ToolRun> & { unconfirmed?: string }): WorkerError {
   const who = `${job.pm.name} ${job.pm.version}`;
   const base = { hash: job.hash, prefix: job.prefix, packageManager: job.pm };
   if (run.timedOut) {
@@ -34,10 +34,12 @@ export function createError(job: FailedCreate, run: Partial<ToolRun>): WorkerErr
   }
   const diagnosis = diagnoseFailure({ stdout: run.stdout ?? "", stderrTail: run.stderrTail ?? [], exitCode: run.exitCode });
   const summary = scrubToolText(diagnosis.summary);
-  return new EnvError("E_ENV_CREATE", `creating env ${short(job.hash)} with ${who} failed: ${summary}\n${adviceFor(diagnosis)}`, {
+  const failed = run.unconfirmed ? `exited 0 but did not create the env (${run.unconfirmed})` : "failed";
+  return new EnvError("E_ENV_CREATE", `creating env ${short(job.hash)} with ${who} ${failed}: ${summary}\n${adviceFor(diagnosis)}`, {
     details: {
       ...base,
       exitCode: run.exitCode,
+      ...(run.unconfirmed ? { unconfirmed: run.unconfirmed } : {}),
       diagnosis: diagnosis.kind,
       ...(diagnosis.exceptionName ? { exceptionName: diagnosis.exceptionName } : {}),
       ...(diagnosis.packages ? { packages: diagnosis.packages } : {}),

@@ -18,7 +18,9 @@ import { acquireLock, acquireLockUnless, type HeldLock } from "../cache/lock.js"
 import { readMarker, touchLastUsed, writeMarker, type EnvMarker } from "../cache/marker.js";
 import { baseActivation, computeActivation } from "./activation.js";
 import { directorySize } from "../operator/cache-list.js";
-import { buildCreateCommand, flavourOf } from "./package-manager/index.js";
+import { buildCreateCommand, faceOf, flavourOf } from "./package-manager/index.js";
+import { findUnconfirmedCreate } from "./confirm-create.js";
+import { explainTerseFailure } from "./explain-failure.js";
 import { runTool, type ToolRun } from "./package-manager/run-tool.js";
 import { createError, scrubToolText } from "./create-error.js";
 import { assertEnvSpecShape } from "../spec/spec-guard.js";
@@ -113,14 +115,16 @@ async function createLocked(ctx: EnsureContext, job: CreateJob): Promise<EnvMark
   const { prefix, hash, pm, progress } = job;
   // Anything at the prefix without a valid marker is a partial env from a crashed or failed create.
   await fs.rm(prefix, { recursive: true, force: true });
-  await Promise.all([layout.envsDir, layout.pkgsDir, flavourOf(pm) === "libmamba" ? layout.mambaRootDir : layout.homeDir].map((d) => fs.mkdir(d, { recursive: true })));
+  await Promise.all([layout.envsDir, layout.pkgsDir, ...(flavourOf(pm) === "libmamba" ? [layout.mambaRootDir] : [])].map((d) => fs.mkdir(d, { recursive: true })));
   const workDir = await fs.mkdtemp(path.join(os.tmpdir(), "hypha-conda-env-"));
   const stop = AbortSignal.any([job.lock.lost, ...(job.signal ? [job.signal] : [])]);
   try {
     const envFile = path.join(workDir, "environment.yml");
-    await fs.writeFile(envFile, environmentYamlFor(job.spec), { mode: 0o600 });
+    await fs.writeFile(envFile, environmentYamlFor(job.spec, pm), { mode: 0o600 });
     const run = await runCreate(ctx, job, envFile, workDir, stop);
     if (run.timedOut || run.aborted || run.spawnError !== undefined || run.exitCode !== 0) throw createError({ ...job, createTimeoutMs: ctx.options.createTimeoutMs }, run);
+    const unconfirmed = await findUnconfirmedCreate(run, prefix, faceOf(pm));
+    if (unconfirmed) throw createError({ ...job, createTimeoutMs: ctx.options.createTimeoutMs }, { ...run, unconfirmed });
     progress.report("verifying", "info", `verifying ${pythonPathOf(prefix)}`, { hash });
     await verifyPython(prefix);
     const activation = await computeActivation(prefix, { variables: job.spec.variables });
@@ -161,13 +165,13 @@ async function runCreate(ctx: EnsureContext, job: CreateJob, envFile: string, wo
     onCompromised: (error) => ctx.logger.warn(`package-cache lock lost: ${error.message}`),
   });
   try {
-    const command = buildCreateCommand(pm, { prefix: job.prefix, envFile }, ctx.layout, ctx.baseEnv);
+    const command = buildCreateCommand(pm, { prefix: job.prefix, envFile, channels: job.spec.channels }, ctx.layout, ctx.baseEnv);
     progress.report("creating", "info", `creating env ${short(hash)} with ${pm.name} ${pm.version}`, { hash, packageManager: pm });
     ctx.logger.debug(`running ${pm.path} ${command.args.join(" ")}`);
     const interval = ctx.lineProgressIntervalMs ?? 250;
     const jsonOutput = command.args.includes("--json");
     let lastLine = 0;
-    return await runTool(command, {
+    const run = await runTool(command, {
       timeoutMs: ctx.options.createTimeoutMs,
       signal: AbortSignal.any([stop, pkgsLock.lost]),
       cwd: workDir,
@@ -189,18 +193,21 @@ async function runCreate(ctx: EnsureContext, job: CreateJob, envFile: string, wo
         progress.report("creating", "info", text.slice(0, 500), { hash, stream });
       },
     });
+    return await explainTerseFailure(command, run, { timeoutMs: Math.min(ctx.options.createTimeoutMs, 120_000), cwd: workDir, signal: stop });
   } finally {
     await pkgsLock.release();
   }
 }
 
 /**
- * The environment.yml handed to the tool. `nodefaults` keeps channels configured outside the spec (conda's
- * `defaults`, a .condarc list) out of the solve: the hash names the channels, so only they may be used.
+ * The environment.yml handed to the tool. Only the spec's channels may be solved from (the hash names them):
+ * where the tool's face strips `nodefaults` (conda 23.7–26.5's env installers) it is listed to keep a .condarc
+ * list and `defaults` out; elsewhere it would be a channel name (conda ≥ 26.7) and the command line says it.
  */
-export function environmentYamlFor(spec: EnvSpec): string {
-  const channels = spec.channels.includes("nodefaults") ? spec.channels : [...spec.channels, "nodefaults"];
-  return toEnvironmentYaml({ ...spec, channels });
+export function environmentYamlFor(spec: EnvSpec, pm: PackageManagerInfo): string {
+  const withNodefaults = faceOf(pm).channelMode === "nodefaults-in-file";
+  const channels = spec.channels.filter((c) => c !== "nodefaults");
+  return toEnvironmentYaml({ ...spec, channels: withNodefaults ? [...channels, "nodefaults"] : channels });
 }
 
 async function verifyPython(prefix: string): Promise<void> {

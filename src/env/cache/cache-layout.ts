@@ -17,8 +17,6 @@ export interface CacheLayout {
   pkgsDir: string;
   /** micromamba / mamba 2 root prefix (`-r`). */
   mambaRootDir: string;
-  /** HOME for conda and mamba 1 (they write ~/.conda/environments.txt on every create). */
-  homeDir: string;
   /** A bootstrapped micromamba lives here. */
   binDir: string;
 }
@@ -38,7 +36,6 @@ export function cacheLayout(cacheDir: string): CacheLayout {
     leasesDir: path.join(root, "leases"),
     pkgsDir: path.join(root, "pkgs"),
     mambaRootDir: path.join(root, "mamba-root"),
-    homeDir: path.join(root, "home"),
     binDir: path.join(root, "bin"),
   };
 }

@@ -22,6 +22,12 @@ const FAKE_FACES = [
   { face: "mamba" as const, knobs: {}, args: (p: string, f: string, root: string) => ["create", "-p", p, "-f", f, "-y", "--json", "-r", root], pkgsVar: "CONDA_PKGS_DIRS" },
   { face: "mamba" as const, knobs: { mambaMajor: 1 as const }, args: (p: string, f: string) => ["env", "create", "-p", p, "-f", f, "--yes"], pkgsVar: "CONDA_PKGS_DIRS" },
   { face: "conda" as const, knobs: {}, args: (p: string, f: string) => ["env", "create", "-p", p, "-f", f, "--yes", "--json"], pkgsVar: "CONDA_PKGS_DIRS" },
+  {
+    face: "conda" as const,
+    knobs: { version: "26.7.1" },
+    args: (p: string, f: string) => ["create", "-p", p, "-f", f, "--override-channels", "-c", TARGET.channelUrl, "--yes", "--json"],
+    pkgsVar: "CONDA_PKGS_DIRS",
+  },
 ];
 // Against a real tool (HYPHA_CONDA_TEST_PACKAGE_MANAGER) only that tool runs, and no invocation log exists.
 const FACES = IS_REAL ? [{ ...FAKE_FACES[0]!, face: TARGET.name }] : FAKE_FACES;

@@ -82,8 +82,9 @@ describe("ensureEnv concurrency", () => {
     if (!IS_REAL) expect(creates(cache.log)).toHaveLength(1);
   });
 
-  it("3 different specs at once on a cold shared package cache all succeed (creates serialized)", async () => {
-    const manager = makeManager(cache, { knobs: { corruptColdCache: true, extractDelayMs: 300 } });
+  // Without the package-cache lock these corrupt each other: fake-pm-knobs.test.ts shows the same three creates failing when run bare.
+  it.each([{ face: "micromamba" as const, knobs: {} }, { face: "conda" as const, knobs: { version: "26.7.1" } }])("3 different specs at once on a cold shared package cache all succeed with $face $knobs (creates serialized)", async ({ face, knobs }) => {
+    const manager = makeManager(cache, { ...(IS_REAL ? {} : { face }), knobs: { ...knobs, corruptColdCache: true, extractDelayMs: 300 } });
     const specs = [makeSpec(["python", "tinylib"]), makeSpec(["python", "tinytool"]), makeSpec(["python", "tinyactivate"])];
     const results = await Promise.all(specs.map((s) => manager.ensureEnv(s)));
     expect(results.map((r) => r.status)).toEqual(["created", "created", "created"]);

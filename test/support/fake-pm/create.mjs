@@ -2,7 +2,7 @@
 // prefix, write conda-meta, run the pip section. Failures are thrown as PmFailure for render-*.mjs.
 import path from "node:path";
 import { loadCacheIndex, loadChannelIndex, resolveChannel, HOST_SUBDIR } from "./channels.mjs";
-import { configuredChannels, envsDirs, pkgsDirs } from "./faces.mjs";
+import { configuredChannels, envsDirs, isCondaCreateAlias, pkgsDirs } from "./faces.mjs";
 import { readSpecFile } from "./env-file.mjs";
 import { PmFailure } from "./failure.mjs";
 import { linkPackage, writeCondaMetaRecord } from "./link.mjs";
@@ -83,10 +83,16 @@ function gatherRequest(flavour, command, opts, env) {
   const fileChannels = parsedFiles.flatMap((f) => f.channels);
   const specChannels = specs.filter((s) => s.channel).map((s) => s.channel);
   let channels = [...opts.channel, ...fileChannels, ...specChannels];
-  const noDefaults = channels.includes("nodefaults");
-  channels = channels.filter((c) => c !== "nodefaults");
+  // Only conda's old env installers (23.7–26.5, and mamba 1 which wraps them) strip `nodefaults`; conda ≥ 26.7's
+  // create resolves it like any name (<channel_alias>/nodefaults → UnavailableInvalidChannel).
+  const stripsNodefaults = !isCondaCreateAlias(flavour);
+  const noDefaults = stripsNodefaults && channels.includes("nodefaults");
+  if (stripsNodefaults) channels = channels.filter((c) => c !== "nodefaults");
   if (!opts.overrideChannels && !noDefaults) channels.push(...configuredChannels(flavour, env, opts));
   if (channels.length === 0 && flavour.face === "mamba" && flavour.style === "libmamba") channels.push("conda-forge");
+  if (channels.length === 0 && isCondaCreateAlias(flavour)) throw new PmFailure("no-channels", {});
+  // anaconda.org answers 404 for the name `nodefaults`, measured on 26.7.1: the create fails before solving.
+  if (channels.includes("nodefaults")) throw new PmFailure("channel-invalid", { channel: resolveChannel("nodefaults"), reason: "404" });
   channels = dedupe(channels, (c) => resolveChannel(c).url);
   const name = opts.name ?? parsedFiles.find((f) => f.name)?.name;
   let prefix;

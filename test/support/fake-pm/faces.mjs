@@ -1,6 +1,8 @@
 // The three faces: which flavour an executable name stands for, its version text, its directories and its
 // `info --json` keys (reference/conda-family.md, "Telling them apart").
+import fs from "node:fs";
 import os from "node:os";
+import { parse as parseYaml } from "yaml";
 import path from "node:path";
 import { HOST_SUBDIR } from "./channels.mjs";
 
@@ -15,6 +17,20 @@ export function detectFlavour(executable, env) {
   const major = env.FAKE_PM_MAMBA_MAJOR === "1" || env.FAKE_PM_VERSION?.startsWith("1.") ? 1 : 2;
   if (major === 1) return { face, style: "conda", mamba1: true, version: env.FAKE_PM_VERSION || "1.5.12" };
   return { face, style: "libmamba", version: env.FAKE_PM_VERSION || "2.0.5" };
+}
+
+/** conda ≥ 26.7: `env create` is `create`, which resolves `nodefaults` as a channel name; no implicit `defaults`. */
+export function isCondaCreateAlias(flavour) {
+  if (flavour.face !== "conda") return false;
+  const [major = 0, minor = 0] = flavour.version.split(".").map((p) => Number.parseInt(p, 10));
+  return major > 26 || (major === 26 && minor >= 7);
+}
+
+/** libmamba ≥ 2.8 says only "unsupported request" for a missing package in --json; the reason is in the plain text. */
+export function isTerseSolverJson(flavour) {
+  if (flavour.style !== "libmamba") return false;
+  const [major = 0, minor = 0] = flavour.version.split(".").map((p) => Number.parseInt(p, 10));
+  return major > 2 || (major === 2 && minor >= 8);
 }
 
 export function versionText(flavour) {
@@ -54,11 +70,25 @@ export function envsDirs(flavour, env, opts) {
   return [path.join(rootPrefix(flavour, env, opts), "envs")];
 }
 
-/** Channels configured outside the command line: CONDA_CHANNELS (libmamba reads no MAMBA_CHANNELS), else the default. */
+/**
+ * Channels configured outside the command line: CONDA_CHANNELS (libmamba reads no MAMBA_CHANNELS), else
+ * the `channels` list of the operator's ~/.condarc (and ~/.mambarc for libmamba unless --no-rc), else the default.
+ */
 export function configuredChannels(flavour, env, opts) {
   const fromEnv = flavour.style === "conda" ? env.CONDA_CHANNELS : opts.noEnv ? undefined : env.CONDA_CHANNELS;
   if (fromEnv) return fromEnv.split(",").map((s) => s.trim()).filter(Boolean);
-  return flavour.style === "conda" ? ["defaults"] : [];
+  const rcFiles = flavour.style === "conda" ? [".condarc"] : opts.noRc ? [] : [".mambarc", ".condarc"];
+  for (const name of rcFiles) {
+    const channels = readRcChannels(path.join(home(env), name));
+    if (channels) return channels;
+  }
+  return flavour.style === "conda" && !isCondaCreateAlias(flavour) ? ["defaults"] : [];
+}
+
+function readRcChannels(file) {
+  if (!fs.existsSync(file)) return undefined;
+  const doc = parseYaml(fs.readFileSync(file, "utf8")) ?? {};
+  return Array.isArray(doc.channels) ? doc.channels.map(String) : undefined;
 }
 
 export function infoJson(flavour, env, opts) {

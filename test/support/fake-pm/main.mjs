@@ -1,7 +1,7 @@
 // Entry point shared by bin/conda, bin/mamba and bin/micromamba: the face comes from the executable name.
 import fs from "node:fs";
 import { helpText, parseArgs } from "./args.mjs";
-import { detectFlavour, infoJson, versionText } from "./faces.mjs";
+import { detectFlavour, infoJson, versionText, isCondaCreateAlias, isTerseSolverJson } from "./faces.mjs";
 import { PmFailure } from "./failure.mjs";
 import { condaProgress, renderCondaFailure } from "./render-conda.mjs";
 import { libmambaProgress, renderLibmambaFailure } from "./render-libmamba.mjs";
@@ -14,7 +14,7 @@ export async function main(executable, args, env = process.env) {
   logInvocation(env.FAKE_PM_LOG, executable, flavour, args, env);
   if (env.FAKE_PM_HANG === "1") await hangForever();
   const knobs = readKnobs(env);
-  let ctx = { face: flavour.face, command: "", json: args.includes("--json"), quiet: false, prefix: "" };
+  let ctx = { face: flavour.face, createAlias: isCondaCreateAlias(flavour), terseSolverJson: isTerseSolverJson(flavour), command: "", json: args.includes("--json"), quiet: false, prefix: "" };
   try {
     const { command, opts } = parseArgs(args, flavour.style);
     ctx = { ...ctx, command, json: Boolean(opts.json), quiet: Boolean(opts.quiet) };
@@ -35,6 +35,7 @@ export async function main(executable, args, env = process.env) {
       // `conda env create --yes` only exists since conda 23.7.
       throw new PmFailure("usage", { conda: "unrecognized arguments: --yes", libmamba: "" });
     }
+    if (knobs.exitZeroCorrupt && flavour.style === "conda") return reportCorruptTarballAndExitZero(opts, env);
     const progressFor = flavour.style === "conda" ? condaProgress : libmambaProgress;
     const progress = progressFor({ ...ctx, prefix: "" });
     // Loaded only for creates, so that --version and info stay as quick as Node's start-up allows.
@@ -66,6 +67,21 @@ export async function main(executable, args, env = process.env) {
   }
 }
 
+/**
+ * conda 26.7.1 under a cold-cache race (reference, "Newer releases"): stdout says a tarball is corrupt,
+ * stderr carries a CondaSystemExit document, the exit code is 0, and the env was not created.
+ */
+async function reportCorruptTarballAndExitZero(opts, env) {
+  const { pkgsDirs } = await import("./faces.mjs");
+  const { default: path } = await import("node:path");
+  const pkgs = pkgsDirs(detectFlavour("conda", env), env, opts)[0];
+  if (opts.prefix) fs.mkdirSync(path.join(path.resolve(opts.prefix), "lib"), { recursive: true });
+  process.stdout.write(`ERROR: Encountered corrupt package tarball at ${path.join(pkgs, "pip-26.2.1-py_0.tar.bz2")}. Conda has left it in place. Please report this to the maintainers of the package.\n`);
+  const doc = { caused_by: "None", error: "CondaSystemExit: Exiting 1", exception_name: "CondaSystemExit", exception_type: "<class 'conda.exceptions.CondaSystemExit'>", message: "Exiting 1" };
+  process.stderr.write(`${JSON.stringify(doc, null, 2)}\n`);
+  return 0;
+}
+
 function condaBefore(flavour, [major, minor]) {
   const version = flavour.mamba1 ? "25.11.1" : flavour.version;
   const [a, b] = version.split(".").map(Number);
@@ -76,6 +92,7 @@ function readKnobs(env) {
   const int = (v) => (v !== undefined && v !== "" && Number.isFinite(Number(v)) ? Number(v) : undefined);
   const corruptColdCache = env.FAKE_PM_CORRUPT_COLD_CACHE === "1";
   return {
+    exitZeroCorrupt: env.FAKE_PM_EXIT0_CORRUPT === "1",
     delayMs: int(env.FAKE_PM_DELAY_MS) ?? 0,
     crashAfter: int(env.FAKE_PM_CRASH_AFTER),
     corruptColdCache,

@@ -56,7 +56,13 @@ export function finishCondaMeta(prefix, { specs, flavour, variables, env }) {
   if (flavour.face === "conda" && Number(flavour.version.split(".")[0]) >= 25) {
     fs.writeFileSync(path.join(prefix, "conda-meta", "created_at"), `${Date.now() * 1000000}\n`);
   }
-  registerEnvironment(prefix, env);
+  if (registersEnvs(flavour, env)) registerEnvironment(prefix, env);
+}
+
+/** `register_envs` (default true): conda reads CONDA_REGISTER_ENVS, libmamba MAMBA_REGISTER_ENVS. */
+function registersEnvs(flavour, env) {
+  const value = flavour.style === "conda" ? env.CONDA_REGISTER_ENVS : env.MAMBA_REGISTER_ENVS;
+  return !/^(false|no|0|off)$/i.test(String(value ?? "").trim());
 }
 
 /** conda and libmamba both list every env they create in ~/.conda/environments.txt. */

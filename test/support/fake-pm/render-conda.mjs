@@ -15,14 +15,18 @@ const CONDA_ERRORS = {
   "bad-env-file": "CondaValueError",
   "env-file-missing": "EnvironmentFileNotFound",
   "no-specs": "CondaValueError",
+  "no-channels": "NoChannelsConfiguredError",
 };
+
+/** conda ≥ 26.7 renamed the missing-package error (reference, "Newer releases"). */
+const CONDA_26_7_ERRORS = { "missing-package": "PackagesNotFoundInChannelsError" };
 
 /** Returns {stdout, stderr, exitCode} for a failure. */
 export function renderCondaFailure(failure, ctx) {
   if (failure.kind === "usage") {
     return { stdout: "", stderr: `usage: ${ctx.face} ${ctx.command} [-h] [options]\n${ctx.face} ${ctx.command}: error: ${failure.data.conda}\n`, exitCode: 2 };
   }
-  const name = failure.data.exceptionName ?? CONDA_ERRORS[failure.kind] ?? "CondaError";
+  const name = failure.data.exceptionName ?? (ctx.createAlias ? CONDA_26_7_ERRORS[failure.kind] : undefined) ?? CONDA_ERRORS[failure.kind] ?? "CondaError";
   const { message, extra } = describe(failure, ctx);
   if (ctx.json) {
     const doc = {
@@ -97,7 +101,7 @@ function describe(failure, ctx) {
     case "channel-invalid":
       return {
         message: [
-          `HTTP 404 NOT FOUND for channel ${d.channel.given} <${d.channel.url}>`,
+          `HTTP 404 UNAVAILABLE OR INVALID for channel ${d.channel.given} <${d.channel.url}>`,
           "",
           "The channel is not accessible or is invalid.",
           "",
@@ -108,6 +112,8 @@ function describe(failure, ctx) {
         ].join("\n"),
         extra: { channel_name: d.channel.given, channel_url: d.channel.url, status_code: 404 },
       };
+    case "no-channels":
+      return { message: "No channels were configured. Use `conda config --add channels <name>` or pass `-c <name>`.", extra: {} };
     case "non-conda-prefix":
       return {
         message: `The target directory exists, but it is not a conda environment.\nUse 'conda create' to convert the directory to a conda environment.\n  target directory: ${d.prefix}\n`,

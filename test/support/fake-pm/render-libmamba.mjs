@@ -9,7 +9,7 @@ export function renderLibmambaFailure(failure, ctx) {
     case "usage":
       return { stdout: "", stderr: `${d.libmamba}\nRun with --help for more information.\n`, exitCode: 109 };
     case "missing-package": {
-      const problems = d.specs.map((s) => `nothing provides requested ${formatSpecSpaced(s)}`);
+      const problems = ctx.terseSolverJson ? ["unsupported request"] : d.specs.map((s) => `nothing provides requested ${formatSpecSpaced(s)}`);
       const text = [
         "error    libmamba Could not solve for environment specs",
         `    The following package${d.specs.length > 1 ? "s" : ""} could not be installed`,

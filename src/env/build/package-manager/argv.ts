@@ -5,7 +5,7 @@
  */
 import type { PackageManagerInfo } from "../../types.js";
 import type { CacheLayout } from "../../cache/cache-layout.js";
-import { flavourOf } from "./flavour.js";
+import { faceOf } from "./faces.js";
 
 export interface ToolCommand {
   file: string;
@@ -17,6 +17,8 @@ export interface CreateTarget {
   prefix: string;
   /** environment.yml written by the worker in a private, writable temp dir (conda writes pip's requirements next to it). */
   envFile: string;
+  /** The spec's channels, in priority order: the only ones the solve may use. */
+  channels: readonly string[];
 }
 
 /** Returns the argv (without the executable) that creates `target.prefix` from `target.envFile`. */
@@ -25,15 +27,17 @@ export function buildCreateArgs(pm: PackageManagerInfo, target: CreateTarget, la
     // Both are worker-built absolute paths; a leading "-" or a control character would be a bug upstream.
     if (!value.startsWith("/") || /[\0-\x1f]/.test(value)) throw new Error(`refusing command-line path ${JSON.stringify(value)}`);
   }
-  switch (flavourOf(pm)) {
-    case "conda":
-      return ["env", "create", "-p", target.prefix, "-f", target.envFile, "--yes", "--json"];
-    case "mamba1":
-      // mamba 1.x's `env create` is conda's; the reference drives it without --json and reads its text.
-      return ["env", "create", "-p", target.prefix, "-f", target.envFile, "--yes"];
-    case "libmamba":
-      return ["create", "-p", target.prefix, "-f", target.envFile, "-y", "--json", "-r", layout.mambaRootDir];
+  for (const channel of target.channels) {
+    // Channels come from a validated spec; one that looks like a flag would be a bug upstream.
+    if (channel.startsWith("-") || /[\0-\x1f]/.test(channel)) throw new Error(`refusing command-line channel ${JSON.stringify(channel)}`);
   }
+  const face = faceOf(pm);
+  const args = [...face.createCommand, "-p", target.prefix, "-f", target.envFile];
+  if (face.channelMode === "override-channels") {
+    args.push("--override-channels", ...target.channels.filter((c) => c !== "nodefaults").flatMap((c) => ["-c", c]));
+  }
+  if (face.flavour === "libmamba") return [...args, "-y", "--json", "-r", layout.mambaRootDir];
+  return face.json ? [...args, "--yes", "--json"] : [...args, "--yes"];
 }
 
 /** Variables passed through even though their names look secret: the tool or pip needs them to work. */
@@ -55,18 +59,12 @@ export function filterToolEnv(baseEnv: NodeJS.ProcessEnv): Record<string, string
   return out;
 }
 
-/** The child environment of the package manager: filtered worker env plus the cache settings. */
+/**
+ * The child environment of the package manager: the filtered worker env (HOME, the operator's .condarc,
+ * .mambarc, pip.conf, PIP_ and proxy variables included) plus the few settings the worker owns.
+ */
 export function buildToolEnv(pm: PackageManagerInfo, baseEnv: NodeJS.ProcessEnv, layout: CacheLayout): Record<string, string> {
-  const env = filterToolEnv(baseEnv);
-  // CONDA_PKGS_DIRS is the variable all three read (libmamba's pkgs_dirs reads no MAMBA_PKGS_DIRS); the
-  // MAMBA_ one is overwritten too so an operator's value never reaches the tool and misleads a reader.
-  env.CONDA_PKGS_DIRS = layout.pkgsDir;
-  env.MAMBA_PKGS_DIRS = layout.pkgsDir;
-  const flavour = flavourOf(pm);
-  if (flavour === "libmamba") env.MAMBA_ROOT_PREFIX = layout.mambaRootDir;
-  // conda (and mamba 1, which is conda) append to ~/.conda/environments.txt on every create.
-  else env.HOME = layout.homeDir;
-  return env;
+  return { ...filterToolEnv(baseEnv), ...faceOf(pm).ownedSettings(layout.pkgsDir, layout.mambaRootDir) };
 }
 
 /** The full create command. */

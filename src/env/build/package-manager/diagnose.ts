@@ -50,19 +50,28 @@ function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.map((v) => (typeof v === "string" ? v : JSON.stringify(v))) : [];
 }
 
+/** Solver problems that say nothing about which requirement failed (libmamba ≥ 2.8 in --json). */
+export function isUninformativeProblem(problem: string): boolean {
+  return /^unsupported request$/i.test(problem.trim());
+}
+
+const NOT_FOUND_NAMES = /PackagesNotFound(?:InChannels)?Error/;
 const PIP_FAILED = /Pip failed|pip failed to install packages/i;
-const NOTHING_PROVIDES = /nothing provides (?:requested )?([^\s,]+)|No match for ([^\s,]+)|package ([^\s,]+) does not exist/i;
+const NOTHING_PROVIDES = /nothing provides (?:requested )?([^\s,]+)|No match for ([^\s,]+)|package ([^\s,]+) does not exist|[└├]─ ([^\s,]+)[^\n]*? does not exist/i;
 
 /** Returns the diagnosis of a failed run. */
 export function diagnoseFailure(run: Pick<ToolRun, "stdout" | "stderrTail" | "exitCode">): Diagnosis {
-  const json = lastJsonObject(run.stdout);
   const stderrTail = run.stderrTail.slice(-30);
+  // conda reports some failures (CondaSystemExit) as a JSON document on stderr.
+  const json = lastJsonObject(run.stdout) ?? lastJsonObject(stderrTail.join("\n"));
   const text = `${run.stdout}\n${stderrTail.join("\n")}`;
   const exceptionName = typeof json?.exception_name === "string" ? json.exception_name : undefined;
   const message = typeof json?.message === "string" ? json.message.trim() : typeof json?.error === "string" ? json.error.trim() : undefined;
-  if (exceptionName === "PackagesNotFoundError" || /PackagesNotFoundError/.test(text)) {
+  // conda ≤ 26.5 says PackagesNotFoundError; 26.7 PackagesNotFoundInChannelsError (same fields).
+  const notFound = exceptionName !== undefined && NOT_FOUND_NAMES.test(exceptionName) ? exceptionName : NOT_FOUND_NAMES.exec(text)?.[0];
+  if (notFound) {
     const packages = json ? strings(json.packages) : textualMissing(text);
-    return { kind: "packages-not-found", exceptionName: "PackagesNotFoundError", packages, summary: message ?? exceptionBlock(text, "PackagesNotFoundError") ?? `packages not found: ${packages.join(", ")}`, stderrTail };
+    return { kind: "packages-not-found", exceptionName: notFound, packages, summary: message ?? exceptionBlock(text, notFound) ?? `packages not found: ${packages.join(", ")}`, stderrTail };
   }
   if (exceptionName === "UnsatisfiableError" || /UnsatisfiableError/.test(text)) {
     const problems = json ? strings(json.unsatisfiable) : [];
@@ -72,9 +81,10 @@ export function diagnoseFailure(run: Pick<ToolRun, "stdout" | "stderrTail" | "ex
     const pipLines = stderrTail.filter((l) => l.trim() && !PIP_FAILED.test(l)).slice(-10);
     return { kind: "pip-failed", ...(exceptionName ? { exceptionName } : {}), summary: `pip failed to install the pip: packages${pipLines.length ? `:\n${pipLines.join("\n")}` : ""}`, stderrTail };
   }
-  const problems = json ? strings(json.solver_problems) : [];
+  // libmamba 2.8's "unsupported request" names nothing; the text (see explain-failure.ts) may.
+  const problems = (json ? strings(json.solver_problems) : []).filter((p) => !isUninformativeProblem(p));
   if (problems.length > 0) {
-    const missing = problems.map((p) => NOTHING_PROVIDES.exec(p)).filter((m): m is RegExpExecArray => m !== null).map((m) => (m[1] ?? m[2] ?? m[3])!);
+    const missing = problems.map((p) => NOTHING_PROVIDES.exec(p)).filter((m): m is RegExpExecArray => m !== null).map((m) => (m[1] ?? m[2] ?? m[3] ?? m[4])!);
     if (missing.length === problems.length) return { kind: "packages-not-found", packages: missing, problems, summary: problems.join("\n"), stderrTail };
     return { kind: "unsatisfiable", problems, summary: problems.join("\n"), stderrTail };
   }
@@ -83,6 +93,9 @@ export function diagnoseFailure(run: Pick<ToolRun, "stdout" | "stderrTail" | "ex
   }
   const missing = textualMissing(text);
   if (missing.length > 0) return { kind: "packages-not-found", packages: missing, summary: `packages not found: ${missing.join(", ")}`, stderrTail };
+  // conda's plain "ERROR: ..." lines (e.g. a corrupt package tarball) say more than its CondaSystemExit.
+  const errorLines = text.split("\n").filter((l) => /^ERROR:/.test(l.trim())).map((l) => l.trim());
+  if (errorLines.length > 0) return { kind: "failed", ...(exceptionName ? { exceptionName } : {}), summary: errorLines.slice(-5).join("\n"), stderrTail };
   const fallback = message ?? (stderrTail.filter((l) => l.trim()).slice(-5).join("\n") || `exit code ${run.exitCode ?? "unknown"}`);
   return { kind: "failed", ...(exceptionName ? { exceptionName } : {}), summary: fallback, stderrTail };
 }
@@ -92,7 +105,7 @@ function textualMissing(text: string): string[] {
   let inList = false;
   for (const line of text.split("\n")) {
     const m = NOTHING_PROVIDES.exec(line);
-    if (m) found.add((m[1] ?? m[2] ?? m[3])!);
+    if (m) found.add((m[1] ?? m[2] ?? m[3] ?? m[4])!);
     // conda's text: "not available from current channels:" then "  - name" lines, until "Current channels:".
     if (/not available from current channels/i.test(line)) inList = true;
     else if (/^\S/.test(line)) inList = false;

@@ -3,3 +3,4 @@ export * from "./detect.js";
 export * from "./argv.js";
 export * from "./run-tool.js";
 export * from "./diagnose.js";
+export * from "./faces.js";

@@ -4,12 +4,21 @@ import { cacheLayout } from "../../../../src/env/cache/cache-layout.js";
 import type { PackageManagerInfo } from "../../../../src/env/types.js";
 
 const layout = cacheLayout("/cache");
-const target = { prefix: "/cache/envs/tinylib-0123456789abcdef", envFile: "/tmp/w/environment.yml" };
+const target = { prefix: "/cache/envs/tinylib-0123456789abcdef", envFile: "/tmp/w/environment.yml", channels: ["file:///srv/channel", "conda-forge"] };
 const pm = (name: PackageManagerInfo["name"], version: string): PackageManagerInfo => ({ name, version, path: `/bin/${name}` });
 
 describe("buildCreateArgs", () => {
-  it("conda ≥ 23.7: env create with --yes --json", () => {
-    expect(buildCreateArgs(pm("conda", "25.11.1"), target, layout)).toEqual(["env", "create", "-p", target.prefix, "-f", target.envFile, "--yes", "--json"]);
+  it.each(["23.7.4", "25.11.1", "26.5.0"])("conda %s: the env installers' env create with --yes --json (nodefaults in the file)", (version) => {
+    expect(buildCreateArgs(pm("conda", version), target, layout)).toEqual(["env", "create", "-p", target.prefix, "-f", target.envFile, "--yes", "--json"]);
+  });
+  it.each(["26.7.0", "26.7.1", "27.1.0"])("conda %s: create with --override-channels and each spec channel, in order", (version) => {
+    expect(buildCreateArgs(pm("conda", version), target, layout)).toEqual([
+      "create", "-p", target.prefix, "-f", target.envFile, "--override-channels", "-c", "file:///srv/channel", "-c", "conda-forge", "--yes", "--json",
+    ]);
+  });
+  it("mamba 1.x wrapping conda ≥ 26.7 also names the channels on the command line", () => {
+    const args = buildCreateArgs({ ...pm("mamba", "1.5.12"), condaVersion: "26.7.1" }, target, layout);
+    expect(args).toEqual(["env", "create", "-p", target.prefix, "-f", target.envFile, "--override-channels", "-c", "file:///srv/channel", "-c", "conda-forge", "--yes"]);
   });
   it("mamba 1.x: conda's env create, --yes, no --json", () => {
     expect(buildCreateArgs(pm("mamba", "1.5.12"), target, layout)).toEqual(["env", "create", "-p", target.prefix, "-f", target.envFile, "--yes"]);
@@ -20,6 +29,7 @@ describe("buildCreateArgs", () => {
   it("refuses a path that could read as a flag", () => {
     expect(() => buildCreateArgs(pm("conda", "25.1.0"), { ...target, prefix: "-p" }, layout)).toThrow(/refusing/);
     expect(() => buildCreateArgs(pm("conda", "25.1.0"), { ...target, envFile: "/tmp/a\nb" }, layout)).toThrow(/refusing/);
+    expect(() => buildCreateArgs(pm("conda", "26.7.1"), { ...target, channels: ["--offline"] }, layout)).toThrow(/refusing/);
   });
 });
 
@@ -58,12 +68,13 @@ describe("child environment of the package manager", () => {
     }
   });
 
-  it("points the package cache (and conda's HOME) into the cache", () => {
-    const conda = buildToolEnv(pm("conda", "25.11.1"), worker, layout);
-    expect(conda).toMatchObject({ CONDA_PKGS_DIRS: "/cache/pkgs", MAMBA_PKGS_DIRS: "/cache/pkgs", HOME: "/cache/home" });
-    expect(conda).not.toHaveProperty("MAMBA_ROOT_PREFIX");
-    const micro = buildToolEnv(pm("micromamba", "1.5.12"), worker, layout);
-    expect(micro).toMatchObject({ MAMBA_PKGS_DIRS: "/cache/pkgs", CONDA_PKGS_DIRS: "/cache/pkgs", MAMBA_ROOT_PREFIX: "/cache/mamba-root", HOME: "/home/w" });
-    expect(buildToolEnv(pm("mamba", "1.5.12"), worker, layout).HOME).toBe("/cache/home");
+  it.each([pm("conda", "25.11.1"), pm("conda", "26.7.1"), pm("mamba", "1.5.12")])("$name $version: owns the package cache and register_envs, keeps the operator's HOME", (info) => {
+    const env = buildToolEnv(info, worker, layout);
+    expect(env).toMatchObject({ CONDA_PKGS_DIRS: "/cache/pkgs", CONDA_REGISTER_ENVS: "false", HOME: "/home/w", PIP_INDEX_URL: worker.PIP_INDEX_URL });
+    expect(env).not.toHaveProperty("MAMBA_ROOT_PREFIX");
+  });
+  it.each([pm("micromamba", "1.5.12"), pm("micromamba", "2.8.1"), pm("mamba", "2.8.1")])("$name $version: owns the package cache, root prefix and register_envs, keeps HOME", (info) => {
+    const env = buildToolEnv(info, worker, layout);
+    expect(env).toMatchObject({ MAMBA_PKGS_DIRS: "/cache/pkgs", CONDA_PKGS_DIRS: "/cache/pkgs", MAMBA_ROOT_PREFIX: "/cache/mamba-root", MAMBA_REGISTER_ENVS: "false", HOME: "/home/w" });
   });
 });

@@ -43,7 +43,9 @@ describe.skipIf(IS_REAL).each(CONDA_FACES)("fake conda $version with the operato
     expect(probe.stdout).toBe("0.1");
     const [create] = readInvocationLog(cache.log).filter((i) => i.argv.includes("-p"));
     expect(create!.env).toMatchObject({ HOME: home, CONDA_REGISTER_ENVS: "false" });
-    await expect(fs.access(path.join(home, ".conda", "environments.txt"))).rejects.toThrow();
+    // Real conda 26.7.1 may leave an empty environments.txt; what matters is that the env is not listed.
+    const registered = await fs.readFile(path.join(home, ".conda", "environments.txt"), "utf8").catch(() => "");
+    expect(registered).not.toContain(created.prefix);
   });
 
   it("the same pip: section fails without that user config (the test above can fail)", async () => {

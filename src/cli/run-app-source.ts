@@ -5,9 +5,9 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { ManifestError, UsageError } from "../errors.js";
 import { isPlainObject } from "../env/spec/spec-text.js";
+import { parseManifestText } from "./manifest-memo.js";
 
 export const MANIFEST_FILE_NAMES = ["manifest.yaml", "manifest.yml", "manifest.json"] as const;
 const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -54,7 +54,7 @@ function chooseAppId(manifest: Record<string, unknown>, appDir: string, manifest
 }
 
 /** Loads `source` (an app directory or a manifest file); throws a clear error when it is neither. */
-export async function loadLocalApp(source: string): Promise<LocalApp> {
+export async function loadLocalApp(source: string, options: { memoDir?: string } = {}): Promise<LocalApp> {
   if (source.trim() === "" || source.includes("\0")) throw new UsageError("run: the app directory or manifest path is empty or contains a NUL byte.");
   const resolved = path.resolve(source);
   const info = await statOrUndefined(resolved);
@@ -78,7 +78,7 @@ export async function loadLocalApp(source: string): Promise<LocalApp> {
   }
   let parsed: unknown;
   try {
-    parsed = parseYaml(await readFile(manifestPath, "utf8"), { schema: "core", uniqueKeys: true });
+    parsed = await parseManifestText(await readFile(manifestPath, "utf8"), options.memoDir);
   } catch (error) {
     throw new ManifestError(`The manifest ${manifestPath} is not valid YAML or JSON (${(error as Error).message}); fix its syntax.`, { cause: error });
   }

@@ -22,6 +22,7 @@ import { DEFAULT_STOP_GRACE_MS } from "../worker/options.js";
 import type { CommandContext, CommandDefinition } from "./command.js";
 import { ENV_OPTION_SPECS, ENV_OPTIONS_HELP, resolveEnvOptions } from "./env-options.js";
 import { createProgressRenderer } from "./render-progress.js";
+import { manifestMemoDir } from "./manifest-memo.js";
 import { loadLocalApp } from "./run-app-source.js";
 import { callAndPrint, exitCodeOf, firstLine, serveUntilEnd, type RunContext } from "./run-modes.js";
 import { resolveRunSettings, type RunSettings } from "./run-settings.js";
@@ -116,7 +117,7 @@ async function buildDeps(settings: RunSettings, envOptions: ReturnType<typeof re
 async function run(values: Record<string, unknown>, positionals: string[], ctx: CommandContext): Promise<number> {
   const settings = resolveRunSettings(values, positionals, ctx.env);
   const envOptions = resolveEnvOptions(values, ctx.env);
-  const app = await loadLocalApp(settings.source);
+  const app = await loadLocalApp(settings.source, { memoDir: manifestMemoDir(envOptions.cacheDir) });
   registerSecret(settings.server?.token);
   const logger = createLogger({ level: settings.verbose ? "debug" : "info", write: (line) => ctx.stderr.write(line) });
   let interrupted = false;

@@ -1,9 +1,11 @@
 /**
  * The app's child process: spawned from an argv array in its own process group, its output split into
  * lines, and killed as a whole group (grandchildren included) with SIGTERM, then SIGKILL after a grace.
+ * Spawned with node:child_process (an argv array, never a shell) rather than execa: loading execa's ~100
+ * modules costs ~110 ms, most of what a warm `run` may spend beyond python's own start-up.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import type { Duplex } from "node:stream";
-import { execa } from "execa";
 import { SessionError, describeError } from "../errors.js";
 import { MAX_LINE_BYTES } from "./logs.js";
 import { findDescendants, groupMembers, isProcessAlive, processGroupOf } from "./proc-table.js";
@@ -43,39 +45,35 @@ export interface AppProcess {
 
 /** Spawns the app in a new process group (detached) with exactly `spec.env` as its environment. */
 export function spawnAppProcess(spec: AppProcessSpec): AppProcess {
-  let child;
+  let child: ChildProcess;
   try {
-    child = execa(spec.file, spec.args, {
-      cwd: spec.cwd,
-      env: spec.env,
-      extendEnv: false,
-      stdio: spec.stdio,
-      detached: true,
-      buffer: false,
-      reject: false,
-      stripFinalNewline: false,
-    });
+    child = spawn(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, stdio: spec.stdio, detached: true, shell: false });
   } catch (error) {
     throw new SessionError("E_LAUNCH", `Could not launch ${spec.file}: ${describeError(error)}. Check that the environment's python exists and is executable.`, { cause: error });
   }
   const pid = child.pid;
   const channel = child.stdio[3] as Duplex | undefined;
+  // A failed spawn (ENOENT, EACCES) is also reported as an 'error' event, which must not go unhandled.
+  child.on("error", () => {});
   if (pid === undefined || !channel) {
-    void child.catch(() => undefined);
     throw new SessionError("E_LAUNCH", `Could not launch ${spec.file} (no process id). Check that the environment's python exists and is executable.`);
   }
   const stdoutDone = pumpLines(child.stdout!, "stdout", spec);
   const stderrDone = pumpLines(child.stderr!, "stderr", spec);
   let exitedFlag = false;
-  // The 'exit' event, not execa's promise: a grandchild holding stdout open must not hide the app's exit.
+  // The 'exit' event, not 'close': a grandchild holding stdout open must not hide the app's exit.
   const exited = new Promise<AppExit>((resolve) => {
     child.once("exit", (code, signal) => {
       exitedFlag = true;
-      const drained = Promise.all([stdoutDone, stderrDone]);
-      void Promise.race([drained, delay(STREAM_DRAIN_MS)]).then(() => resolve({ code, signal }));
+      // The drain bound's timer is cleared once drained: a pending timer would keep `run` alive after the app.
+      let bound: NodeJS.Timeout | undefined;
+      const drainBound = new Promise<void>((done) => (bound = setTimeout(done, STREAM_DRAIN_MS)));
+      void Promise.race([Promise.all([stdoutDone, stderrDone]), drainBound]).then(() => {
+        clearTimeout(bound);
+        resolve({ code, signal });
+      });
     });
   });
-  void child.catch(() => undefined);
   // The bridge owns the channel; an EPIPE after the app died must not become an unhandled error.
   channel.on("error", () => {});
 

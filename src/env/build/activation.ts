@@ -7,7 +7,7 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
+import { loadExeca } from "../../load-execa.js";
 import { EnvError } from "../../errors.js";
 import { findOnPath } from "./package-manager/detect.js";
 
@@ -64,6 +64,7 @@ export async function computeActivation(prefix: string, options: ActivationOptio
   if (!shell) {
     throw new EnvError("E_ENV_VERIFY", `cannot run the activation scripts of ${prefix}: neither bash nor sh was found; install a POSIX shell`);
   }
+  const execa = await loadExeca();
   const result = await execa(shell, ["-c", ACTIVATE_SCRIPT, "activate", ...scripts], {
     env: base,
     extendEnv: false,

@@ -7,7 +7,7 @@
 import { constants as fsConstants, promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { execa } from "execa";
+import { loadExeca } from "../../load-execa.js";
 import { EnvError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { createProgressReporter, type ProgressReporter } from "../../progress.js";
@@ -212,6 +212,7 @@ export function environmentYamlFor(spec: EnvSpec, pm: PackageManagerInfo): strin
 
 async function verifyPython(prefix: string): Promise<void> {
   const python = pythonPathOf(prefix);
+  const execa = await loadExeca();
   const result = await execa(python, ["-c", "import sys; print(sys.version)"], {
     env: { PATH: baseActivation(prefix).PATH! },
     extendEnv: false,

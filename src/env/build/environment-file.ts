@@ -3,7 +3,7 @@
  * at most 256 KiB, a mapping with `name?`, `channels`, `dependencies`, `variables` (and `prefix`, which
  * conda's `env export` writes and which is ignored like `name`).
  */
-import { parseDocument } from "yaml";
+import { loadYaml } from "../../yaml-lazy.js";
 import { ManifestError } from "../../errors.js";
 import { isPlainObject, quoteItem } from "../spec/spec-text.js";
 
@@ -23,7 +23,7 @@ export function parseEnvironmentFile(text: string, fileName = "environment.yml")
   if (Buffer.byteLength(text, "utf8") > MAX_ENVIRONMENT_FILE_BYTES) {
     throw new ManifestError(`${fileName} is larger than ${MAX_ENVIRONMENT_FILE_BYTES / 1024} KiB; an environment file lists packages, trim it`);
   }
-  const doc = parseDocument(text, { schema: "core", uniqueKeys: true, prettyErrors: false, strict: true });
+  const doc = loadYaml().parseDocument(text, { schema: "core", uniqueKeys: true, prettyErrors: false, strict: true });
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) {
     throw new ManifestError(`${fileName} is not valid YAML: ${problem.message.split("\n")[0]}; fix the file (plain YAML, no custom tags)`, { cause: problem });

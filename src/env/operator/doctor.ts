@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { access, readdir, readFile, rm, stat, statfs, writeFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { execa } from "execa";
+import { loadExeca } from "../../load-execa.js";
 import { describeError } from "../../errors.js";
 import { cacheLayout, type CacheLayout } from "../cache/cache-layout.js";
 import { isLeaseLive, type LeaseRecord, DEFAULT_LEASE_TIMING } from "../cache/lease.js";
@@ -128,6 +128,7 @@ async function recordedLeases(layout: CacheLayout, now: number): Promise<DoctorL
 
 async function probePython(env: NodeJS.ProcessEnv): Promise<DoctorReport["python3"]> {
   try {
+    const execa = await loadExeca();
     const r = await execa("python3", ["-c", "import sys; print(sys.executable); print(sys.version.split()[0])"], { env, extendEnv: false, timeout: 15_000 });
     const [path, version] = r.stdout.trim().split("\n");
     return { found: true, ...(path ? { path } : {}), ...(version ? { version } : {}) };

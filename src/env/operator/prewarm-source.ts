@@ -4,7 +4,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { loadYaml } from "../../yaml-lazy.js";
 import { ManifestError } from "../../errors.js";
 import { normalizeManifest, resolveEnvSpec } from "../spec/manifest.js";
 import { specFromEnvironmentFile, type SpecOptions } from "../spec/spec.js";
@@ -43,7 +43,7 @@ function appFileReader(appDir: string): (relPath: string) => Promise<string | un
 
 function parseStructured(text: string, path: string): unknown {
   try {
-    return parseYaml(text, { schema: "core", uniqueKeys: true });
+    return loadYaml().parse(text, { schema: "core", uniqueKeys: true });
   } catch (error) {
     throw new ManifestError(`${path} is not valid YAML or JSON (${(error as Error).message}); fix its syntax.`, { cause: error });
   }

@@ -3,7 +3,7 @@
  * conda and pip sorted, variables sorted), and the env directory name derived from it.
  */
 import { createHash } from "node:crypto";
-import { stringify } from "yaml";
+import { loadYaml } from "../../yaml-lazy.js";
 import { EnvError } from "../../errors.js";
 import { condaSpecName } from "./match-spec.js";
 import type { EnvSpec } from "../types.js";
@@ -52,5 +52,5 @@ export function toEnvironmentYaml(spec: EnvSpec): string {
   const doc: Record<string, unknown> = { channels: [...spec.channels], dependencies };
   if (Object.keys(spec.variables ?? {}).length > 0) doc.variables = { ...spec.variables };
   // Every scalar double-quoted: specs like "numpy >=1.20" or "a: b" then never change meaning in YAML.
-  return stringify(doc, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN", lineWidth: 0 });
+  return loadYaml().stringify(doc, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN", lineWidth: 0 });
 }

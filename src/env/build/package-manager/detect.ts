@@ -7,7 +7,7 @@
  */
 import { constants as fsConstants, promises as fs } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
+import { loadExeca } from "../../../load-execa.js";
 import { EnvError } from "../../../errors.js";
 import type { PackageManagerInfo, PackageManagerName, PackageManagerReport } from "../../types.js";
 import { filterToolEnv } from "./argv.js";
@@ -87,6 +87,7 @@ export async function isExecutableFile(file: string): Promise<boolean> {
 /** Runs `<file> --version` and identifies the tool. */
 export async function probePackageManager(file: string, env: NodeJS.ProcessEnv): Promise<PackageManagerInfo> {
   // The probe is a package-manager process like any other: no secrets in its environment.
+  const execa = await loadExeca();
   const result = await execa(file, ["--version"], { env: filterToolEnv(env), extendEnv: false, reject: false, timeout: VERSION_TIMEOUT_MS, stdin: "ignore" });
   const parsed = result.exitCode === 0 ? parseVersionOutput(String(result.stdout), file) : undefined;
   if (!parsed) {

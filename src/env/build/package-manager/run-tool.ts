@@ -3,7 +3,7 @@
  * kills the whole tree (the tool's pip and any helpers), stdout and stderr streamed line by line while also
  * kept (stdout whole, for the final JSON document; stderr's tail, for pip's error).
  */
-import { execa } from "execa";
+import { loadExeca } from "../../../load-execa.js";
 import type { ToolCommand } from "./argv.js";
 
 export interface RunToolOptions {
@@ -51,6 +51,7 @@ export async function runTool(command: ToolCommand, options: RunToolOptions): Pr
       }
       yield text;
     };
+  const execa = await loadExeca();
   const child = execa(command.file, command.args, {
     env: command.env,
     extendEnv: false,

@@ -9,10 +9,9 @@ import path from "node:path";
 import { APPS_DIR, QUICK, interleave, iterations, loadDist, log, makeTemp, ms, nowMs, ratio, runIfMain, summarize } from "./lib/common.mjs";
 import { createBenchEnvManager, readManifest } from "./lib/env.mjs";
 import { startAppFilesServer } from "./lib/app-files-server.mjs";
-import { loadHyphaTestServer } from "./lib/support-build.mjs";
+import { openBenchServer } from "./lib/server.mjs";
 
 export const NAME = "bridge";
-const WS = "ws-bench";
 
 async function throughput(fn, concurrency, callsPerCaller) {
   const t = nowMs();
@@ -25,8 +24,8 @@ async function throughput(fn, concurrency, callsPerCaller) {
 
 export async function run() {
   const dist = await loadDist();
-  const { startHyphaTestServer } = await loadHyphaTestServer();
-  const server = await startHyphaTestServer();
+  const server = await openBenchServer();
+  const WS = server.workspace;
   const files = await startAppFilesServer();
   const appDir = path.join(APPS_DIR, "service");
   files.addApp("service", appDir);
@@ -34,7 +33,7 @@ export async function run() {
   const worker = new dist.CondaWorker({ env, workingDir: makeTemp("bridge-work"), stopGraceMs: 2_000 });
   const clients = [];
   const connect = async (clientId) => {
-    const client = await dist.connectToHypha({ server_url: server.url, workspace: WS, client_id: clientId, token: server.issueToken({ workspace: WS, clientId, userId: "bench" }) });
+    const client = await dist.connectToHypha({ server_url: server.url, workspace: WS, client_id: clientId, token: server.tokenFor(clientId) });
     clients.push(client);
     return client;
   };
@@ -42,7 +41,7 @@ export async function run() {
     const appClientId = "bench-service-app";
     const sessionId = await worker.start({
       id: `${WS}/${appClientId}`, app_id: "service", workspace: WS, client_id: appClientId, server_url: server.url,
-      app_files_base_url: files.baseUrlFor("service"), token: server.issueToken({ workspace: WS, clientId: appClientId, userId: "bench" }),
+      app_files_base_url: files.baseUrlFor("service"), token: server.tokenFor(appClientId),
       timeout: 120, manifest: await readManifest(appDir),
     });
     const provider = await connect("bench-js-provider");

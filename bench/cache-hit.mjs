@@ -13,7 +13,7 @@ export const NAME = "cache-hit";
 export async function run() {
   const cacheDir = makeTemp("hit-cache");
   const invocationLog = path.join(makeTemp("hit-log"), "fake-pm.jsonl");
-  const spec = await specFor(["python", "tinylib"]);
+  const spec = await specFor(["python", "tinylib"], { fakeOnly: true });
   const builder = await createBenchEnvManager(cacheDir, { invocationLog });
   const built = await builder.ensureEnv(spec);
   if (built.status !== "created") throw new Error(`expected a create on a fresh cache, got ${built.status}`);

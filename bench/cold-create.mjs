@@ -75,12 +75,12 @@ async function compare(spec, environmentYaml, delayMs, rounds) {
 
 export async function run() {
   const { environmentYamlFor } = await loadDist("env/build/ensure-env.js");
-  const spec = await specFor(["python", "tinylib"]);
+  const spec = await specFor(["python", "tinylib"], { fakeOnly: true });
 
   const detectSamples = [];
   let pm;
   for (let i = 0; i < iterations(5, 1); i += 1) {
-    const env = await createBenchEnvManager(makeTemp("cold-d"));
+    const env = await createBenchEnvManager(makeTemp("cold-d"), { fakeOnly: true });
     const t = nowMs();
     pm = await env.packageManager();
     detectSamples.push(nowMs() - t);

@@ -53,7 +53,7 @@ export async function run() {
     "1 start": () => startMany(dist, 1, manifest, files, creates.one),
     [`${CONCURRENCY} concurrent starts`]: () => startMany(dist, CONCURRENCY, manifest, files, creates.ten),
   });
-  const spec = await specFor(["python"]);
+  const spec = await specFor(["python"], { fakeOnly: true });
   const envCreates = { one: [], ten: [] };
   const envSamples = await interleave(rounds, {
     "ensureEnv ×1": () => ensureMany(1, spec, envCreates.one),

@@ -21,7 +21,7 @@ async function writeSyntheticCache(cacheDir, count) {
   const specs = [];
   const now = Date.now();
   for (let i = 0; i < count; i += 1) {
-    const spec = await specFor(["python", `synthetic-${i}`]);
+    const spec = await specFor(["python", `synthetic-${i}`], { fakeOnly: true });
     const hash = hashEnvSpec(spec);
     const prefix = path.join(layout.envsDir, envDirName(spec, hash));
     fs.mkdirSync(path.join(prefix, "conda-meta"), { recursive: true });
@@ -62,8 +62,8 @@ export async function run() {
   const smallSpecs = await writeSyntheticCache(small, 1);
   const writeS = (nowMs() - t) / 1000;
   log(`scale: wrote ${count} synthetic envs in ${writeS.toFixed(1)} s`);
-  const bigEnv = await createBenchEnvManager(big);
-  const smallEnv = await createBenchEnvManager(small);
+  const bigEnv = await createBenchEnvManager(big, { fakeOnly: true });
+  const smallEnv = await createBenchEnvManager(small, { fakeOnly: true });
 
   const listed = await bigEnv.listEnvs();
   if (listed.length !== count) throw new Error(`cache list saw ${listed.length} envs, expected ${count}: the synthetic markers do not match src/env's layout`);

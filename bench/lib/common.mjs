@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { producedBy } from "./target.mjs";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const DIST = path.join(REPO, "dist");
@@ -124,7 +125,7 @@ export async function runIfMain(metaUrl, name, run) {
   const started = nowMs();
   try {
     const result = await run();
-    const file = writeResult(name, { durationS: Math.round((nowMs() - started) / 100) / 10, ...result });
+    const file = writeResult(name, { durationS: Math.round((nowMs() - started) / 100) / 10, producedBy: producedBy(), ...result });
     for (const line of result.summary ?? []) process.stdout.write(`${name}: ${line}\n`);
     log(`${name}: wrote ${path.relative(REPO, file)} in ${((nowMs() - started) / 1000).toFixed(1)} s`);
     cleanupTemp();

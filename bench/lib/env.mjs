@@ -1,19 +1,22 @@
 /**
- * The environment side of the benchmarks: an env manager from dist/ driving the fake micromamba over the
- * fixture channel (the same wiring as test/worker/e2e.test.ts), bench apps on disk, sessions in local mode,
- * and the fake's invocation log (FAKE_PM_LOG) to count package-manager processes.
+ * The environment side of the benchmarks: an env manager from dist/ driving the package manager of
+ * lib/target.mjs (the fake micromamba over the fixture channel, or the real tool and channel the real-thing
+ * variables name), bench apps on disk, sessions in local mode, and the fake's invocation log (FAKE_PM_LOG) to
+ * count package-manager processes (figures that need it ask for the fake: `fakeOnly`).
  */
 import fs from "node:fs";
 import path from "node:path";
-import { CHANNEL_URL, FAKE_MICROMAMBA, WHEELS_DIR, loadDist } from "./common.mjs";
+import { WHEELS_DIR, loadDist } from "./common.mjs";
+import { packageManagerFor } from "./target.mjs";
 
-/** Options of the env layer the benchmarks use: `conda-forge` mapped to the fixture channel. */
-export function benchEnvOptions(cacheDir) {
+/** Options of the env layer the benchmarks use: `conda-forge` mapped to the target's channel. */
+export function benchEnvOptions(cacheDir, { fakeOnly = false } = {}) {
+  const pm = packageManagerFor({ fakeOnly });
   return {
     cacheDir,
-    packageManager: FAKE_MICROMAMBA,
+    packageManager: pm.path,
     bootstrap: false,
-    channelMap: { "conda-forge": CHANNEL_URL },
+    channelMap: { "conda-forge": pm.channelUrl },
     defaultChannels: ["conda-forge"],
     allowPipOptions: false,
     createTimeoutMs: 300_000,
@@ -35,16 +38,21 @@ export function benchToolEnv(cacheDir, { invocationLog, delayMs } = {}) {
   };
 }
 
-/** Creates an env manager from dist/ over `cacheDir`. */
+/**
+ * Creates an env manager from dist/ over `cacheDir`. A figure read from the fake's invocation log
+ * (`invocationLog`) or shaped by its knobs (`delayMs`) always uses the fake.
+ */
 export async function createBenchEnvManager(cacheDir, toolEnv = {}) {
   const { createEnvManager } = await loadDist();
-  return createEnvManager(benchEnvOptions(cacheDir), { env: benchToolEnv(cacheDir, toolEnv) });
+  const fakeOnly = Boolean(toolEnv.invocationLog || toolEnv.delayMs || toolEnv.fakeOnly);
+  return createEnvManager(benchEnvOptions(cacheDir, { fakeOnly }), { env: benchToolEnv(cacheDir, toolEnv) });
 }
 
-/** The EnvSpec the worker builds for `dependencies` (conda-forge → fixture channel). */
-export async function specFor(dependencies) {
+/** The EnvSpec the worker builds for `dependencies` (conda-forge → the target's channel, or the fixture one). */
+export async function specFor(dependencies, { fakeOnly = false } = {}) {
   const { buildEnvSpec } = await loadDist();
-  return buildEnvSpec({ dependencies, channels: ["conda-forge"] }, { channelMap: { "conda-forge": CHANNEL_URL }, defaultChannels: ["conda-forge"], allowPipOptions: false });
+  const channelMap = { "conda-forge": packageManagerFor({ fakeOnly }).channelUrl };
+  return buildEnvSpec({ dependencies, channels: ["conda-forge"] }, { channelMap, defaultChannels: ["conda-forge"], allowPipOptions: false });
 }
 
 /** Reads FAKE_PM_LOG lines; a missing file means no process was started. */

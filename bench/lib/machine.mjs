@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { FAKE_MICROMAMBA, REPO } from "./common.mjs";
+import { TARGET } from "./target.mjs";
 
 async function output(file, args) {
   const result = await execa(file, args, { reject: false, stdin: "ignore", timeout: 30_000 });
@@ -30,8 +31,10 @@ export async function describeMachine() {
     loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
     node: process.version,
     python: await output("python3", ["--version"]),
-    packageManager: `fake micromamba ${await output(FAKE_MICROMAMBA, ["--version"])} (test/support/fake-pm, NOT the real tool)`,
-    hyphaServer: "Hypha test server (test/support/hypha-server, NOT the real server)",
+    packageManager: TARGET.packageManager.kind === "real"
+      ? `real ${path.basename(TARGET.packageManager.path)} ${await output(TARGET.packageManager.path, ["--version"])} at ${TARGET.packageManager.path}, channel ${TARGET.packageManager.channelUrl} (figures that need the fake's log or knobs still use the fake: see each benchmark)`
+      : `fake micromamba ${await output(FAKE_MICROMAMBA, ["--version"])} (test/support/fake-pm, NOT the real tool)`,
+    hyphaServer: TARGET.server.kind === "real" ? `real Hypha at ${TARGET.server.url}` : "Hypha test server (test/support/hypha-server, NOT the real server)",
     hyphaRpc: packageVersion("hypha-rpc"),
     worker: JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")).version,
     commit: await output("git", ["-C", REPO, "rev-parse", "--short", "HEAD"]),

@@ -7,9 +7,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { REPO } from "./common.mjs";
 
-export const BENCHMARKS = ["run-cli", "warm-start", "cache-hit", "cold-create", "concurrent-starts", "bridge", "memory", "scale"];
+export const BENCHMARKS = ["run-cli", "warm-start", "hypha-start", "cache-hit", "cold-create", "concurrent-starts", "bridge", "memory", "scale"];
 
 const TITLES = {
+  "hypha-start": "Warm start through Hypha, by phase (the worker's part)",
   "run-cli": "The CLI: a warm `run` against python, `--help`",
   "warm-start": "Warm start (env cached) until the entry point's first statement",
   "cache-hit": "Cache hit: package-manager processes and latency",
@@ -32,6 +33,8 @@ function statsTable(stats) {
 function summaryRows(name, r) {
   const f = r.figures ?? {};
   switch (name) {
+    case "hypha-start":
+      return [[name, `warm start via Hypha: median ${fmt(f.startMedianMs)} ms (slowest phase: ${Object.entries(f.phaseMediansMs ?? {}).sort((a, b) => b[1] - a[1])[0]?.join(" ") ?? "?"} ms)`, "≤ 250 ms", status(f.targetMet)]];
     case "run-cli":
       return [
         [name, `warm \`run hello\` median ${fmt(f.runMedianMs)} ms vs python main.py ${fmt(f.pythonMedianMs)} ms (+${fmt(f.runOverheadMs)} ms)`, "≤ python + 200 ms", status(f.runTargetMet)],

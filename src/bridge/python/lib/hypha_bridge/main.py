@@ -46,19 +46,24 @@ def _load_main_module(path):
 def _run_module_code(source, path, module):
     # Upstream runs entry points as notebook cells, so `server = await connect_to_server(...)` at module
     # level is valid there: compile with top-level await and drive such code on an event loop of its own.
+    # Returns True when the app's loop was kept running (the app still serves).
     code = compile(source, path, "exec", flags=_PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     if not code.co_flags & _CO_COROUTINE:
         exec(code, module.__dict__)
-        return
+        return False
     import asyncio
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(eval(code, module.__dict__))
-    if _bridge_connected():
+    # A client that connected by itself (the real hypha_rpc, any websocket client) lives in tasks still
+    # pending on this loop.
+    serving = _bridge_connected() or any(not task.done() for task in asyncio.all_tasks(loop))
+    if serving:
         # Like a kernel, the loop lives on for the app's tasks and async services; the main thread stays
         # free for execute().
         threading.Thread(target=loop.run_forever, name="hypha-bridge-app-loop", daemon=True).start()
+    return serving
 
 
 _CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect at start-up
@@ -99,7 +104,7 @@ def run(entry_point, fd):
     try:
         with open(path, "rb") as handle:
             source = handle.read()
-        _run_module_code(source, path, module)
+        loop_serving = _run_module_code(source, path, module)
     except SystemExit as exc:
         if _stopping["flag"]:
             _stop_now(0, peer)
@@ -111,7 +116,7 @@ def run(entry_point, fd):
         traceback.print_exc()
         _flush()
         return 1
-    connected = _bridge_connected() or _direct_hypha_rpc_in_use()
+    connected = loop_serving or _bridge_connected() or _direct_hypha_rpc_in_use()
     peer.notify({"t": "main_done", "connected": bool(connected)})
     if not connected:
         peer.channel.drain(5.0)

@@ -100,6 +100,21 @@ await asyncio.sleep(0)
     expect(await app.exited).toBe(0);
   });
 
+  it("ends with exit 0 once its own client's tasks are done (the client disconnected), after the entry point returned", async () => {
+    const app = run(`
+import asyncio
+async def connection():
+    for n in range(1, 6):
+        print("tick", n, flush=True)
+        await asyncio.sleep(0.02)
+client = asyncio.ensure_future(connection())
+await asyncio.sleep(0)
+`);
+    await app.host.mainDone;
+    expect(await app.exited).toBe(0);
+    expect(app.stdout()).toContain("tick 5\n");
+  });
+
   it("completes a top-level-await script that never connects", async () => {
     const app = run(`import asyncio\nawait asyncio.sleep(0.01)\nprint("awaited")\n`);
     expect(await app.exited).toBe(0);

@@ -16,6 +16,8 @@ from .remote import set_peer
 
 
 _stopping = {"flag": False}
+# Set once a kept app loop has no client left: no task pending on it and no bridge connection.
+_app_loop_idle = threading.Event()
 
 
 def _on_sigterm(signum, frame):
@@ -62,8 +64,18 @@ def _run_module_code(source, path, module):
     if serving:
         # Like a kernel, the loop lives on for the app's tasks and async services; the main thread stays
         # free for execute().
+        loop.call_soon(_watch_app_loop, loop)
         threading.Thread(target=loop.run_forever, name="hypha-bridge-app-loop", daemon=True).start()
     return serving
+
+
+def _watch_app_loop(loop):
+    import asyncio
+
+    if _bridge_connected() or any(not task.done() for task in asyncio.all_tasks(loop)):
+        loop.call_later(0.5, _watch_app_loop, loop)
+    else:
+        _app_loop_idle.set()
 
 
 _CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect at start-up
@@ -123,11 +135,22 @@ def run(entry_point, fd):
         _flush()
         return 0
     try:
-        peer.executor.serve_on_main(peer.closed)
+        peer.executor.serve_on_main(_EitherEvent(peer.closed, _app_loop_idle))
     except SystemExit:
+        _stop_now(0, peer)
+    if _app_loop_idle.is_set() and not peer.closed.is_set():
+        # The app's own client disconnected and nothing else runs on its loop: the app is done.
         _stop_now(0, peer)
     sys.stderr.write("hypha bridge: the worker closed the channel; stopping\n")
     _stop_now(1 if peer.close_error else 0, peer)
+
+
+class _EitherEvent:
+    def __init__(self, *events):
+        self._events = events
+
+    def is_set(self):
+        return any(event.is_set() for event in self._events)
 
 
 def _flush():

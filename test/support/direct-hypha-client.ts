@@ -18,15 +18,14 @@ export function directClientFiles(): Record<string, string> {
   return files;
 }
 
-/** The entry point of an app that connects with its HYPHA_* identity, registers `default` with top-level await, and returns. */
-export function directClientMain(options: { visibility?: "public" | "protected" } = {}): string {
-  const config = options.visibility ? `, "config": {"visibility": "${options.visibility}"}` : "";
+/** The entry point of an app that connects with its HYPHA_* identity, registers `default` (protected, the default) with top-level await, and returns. */
+export function directClientMain(): string {
   return [
     "import os",
     "from direct_hypha import connect_to_server",
     "server = await connect_to_server({'server_url': os.environ['HYPHA_SERVER_URL'], 'workspace': os.environ['HYPHA_WORKSPACE'],",
     "    'client_id': os.environ['HYPHA_CLIENT_ID'], 'token': os.environ['HYPHA_TOKEN']})",
-    `await server.register_service({"id": "default"${config}, "add": lambda a, b: a + b, "who": lambda: server.me})`,
+    "await server.register_service({'id': 'default', 'add': lambda a, b: a + b})",
     "print('registered directly as', server.me, flush=True)",
     "",
   ].join("\n");

@@ -111,15 +111,6 @@ describe("an app with its own Hypha client (stdlib direct client, as CI runs it)
 });
 
 const REAL_APPS = {
-  // hypha_rpc's async client, top-level await, no serve(): the entry point returns at once.
-  async: [
-    "import os",
-    "from hypha_rpc import connect_to_server",
-    "server = await connect_to_server({'server_url': os.environ['HYPHA_SERVER_URL'], 'workspace': os.environ['HYPHA_WORKSPACE'],",
-    "    'client_id': os.environ['HYPHA_CLIENT_ID'], 'token': os.environ['HYPHA_TOKEN']})",
-    "await server.register_service({'id': 'default', 'add': lambda a, b: a + b})",
-    "print('registered with hypha_rpc', flush=True)",
-  ],
   // Upstream's template: hypha_rpc.sync, the service registered, the script ends.
   sync: [
     "import os",
@@ -127,6 +118,15 @@ const REAL_APPS = {
     "server = connect_to_server({'client_id': os.environ['HYPHA_CLIENT_ID'], 'server_url': os.environ['HYPHA_SERVER_URL'],",
     "    'workspace': os.environ['HYPHA_WORKSPACE'], 'token': os.environ['HYPHA_TOKEN'], 'method_timeout': 30})",
     "server.register_service({'id': 'default', 'config': {'visibility': 'public'}, 'add': lambda a, b: a + b})",
+    "print('registered with hypha_rpc', flush=True)",
+  ],
+  // hypha_rpc's async client, top-level await, no serve(): the entry point returns at once.
+  async: [
+    "import os",
+    "from hypha_rpc import connect_to_server",
+    "server = await connect_to_server({'server_url': os.environ['HYPHA_SERVER_URL'], 'workspace': os.environ['HYPHA_WORKSPACE'],",
+    "    'client_id': os.environ['HYPHA_CLIENT_ID'], 'token': os.environ['HYPHA_TOKEN']})",
+    "await server.register_service({'id': 'default', 'add': lambda a, b: a + b})",
     "print('registered with hypha_rpc', flush=True)",
   ],
 };

@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from "../logger.js";
 import { redact } from "../redact.js";
 import { resolveCaller, type Caller } from "../worker/authorize.js";
 import type { CondaWorker } from "../worker/conda-worker.js";
+import { createServicePresence } from "./service-presence.js";
 import { installKwargsAdapter, wrapMethod, type CallContext, type MethodSignature, type NormalisedCall } from "./calling-convention.js";
 import type { HyphaServer } from "./connect.js";
 
@@ -136,12 +137,16 @@ export interface RegisteredWorkerService {
   unregister(): Promise<void>;
 }
 
-/** Installs the kwargs adapter on the connection and registers the worker service. */
+/**
+ * Installs the kwargs adapter on the connection and registers the worker service. The worker then looks
+ * for its apps' services through this connection (see service-presence.ts).
+ */
 export async function registerWorkerService(server: HyphaServer, worker: CondaWorker, options: WorkerServiceOptions): Promise<RegisteredWorkerService> {
   const service = createWorkerService(worker, options);
   const removeAdapter = installKwargsAdapter(server, options.serviceId);
   try {
     const info = await server.registerService(service, { overwrite: true });
+    worker.setServicePresence(createServicePresence(server));
     return {
       id: info.id,
       async unregister() {

@@ -5,6 +5,7 @@
  */
 import { ConfigError, SessionError, WorkerError, describeError } from "../errors.js";
 import type { CallContext } from "../hypha/calling-convention.js";
+import type { ServicePresence } from "../hypha/service-presence.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { redact } from "../redact.js";
 import type { EnvManager } from "../env/types.js";
@@ -48,6 +49,8 @@ export interface CondaWorkerOptions extends Partial<Omit<WorkerOptions, "envOpti
   createSession?: SessionFactory;
   /** How many sessions whose start failed stay readable (the server never stops them); default 50. */
   retainFailedStarts?: number;
+  /** Asks the server whether an app's service is registered (registerWorkerService sets it). */
+  servicePresence?: ServicePresence;
 }
 
 const PROGRESS_FLUSH_MS = 3_000;
@@ -67,6 +70,7 @@ export class CondaWorker {
   private readonly createSession: SessionFactory;
   private shuttingDown = false;
   private workerWorkspace: string | undefined;
+  private servicePresence: ServicePresence | undefined;
   private readonly failedStarts: FailedStartRetention;
 
   constructor(private readonly options: CondaWorkerOptions) {
@@ -89,6 +93,7 @@ export class CondaWorker {
     };
     this.createSession = options.createSession ?? createDefaultSession;
     this.workerWorkspace = options.workerWorkspace;
+    this.servicePresence = options.servicePresence;
     this.failedStarts = new FailedStartRetention(options.retainFailedStarts ?? DEFAULT_RETAINED_FAILED_STARTS, (id) => {
       const held = this.sessions.get(id);
       if (held) void this.stopSession(id, held).catch((error: unknown) => this.logger.warn(`dropping failed session ${id}: ${describeError(error)}`));
@@ -98,6 +103,11 @@ export class CondaWorker {
   /** Sets the workspace the service was registered in (known only after connecting). */
   setWorkerWorkspace(workspace: string): void {
     this.workerWorkspace = workspace;
+  }
+
+  /** Sets how `start` asks the server for an app's service (the worker's own connection; replaced after a rebuild). */
+  setServicePresence(presence: ServicePresence | undefined): void {
+    this.servicePresence = presence;
   }
 
   /** Starts an app; resolves with the session id once it is up (see waitUntilAppIsUp). */
@@ -125,10 +135,11 @@ export class CondaWorker {
     this.logger.info(`starting session ${startConfig.id} (app ${startConfig.app_id})`);
     try {
       await session.start({ onProgress: forwarder.sink });
-      await waitUntilAppIsUp(session, startConfig, validated.waitForService, (message) => {
+      const warn = (message: string) => {
         this.logger.warn(message);
         forwarder.sink({ phase: "running", type: "warning", message, elapsed: 0 });
-      });
+      };
+      await waitUntilAppIsUp(session, startConfig, validated.waitForService, warn, undefined, this.servicePresence);
       this.logger.info(`session ${startConfig.id} is ${session.info().status}`);
       // The callback lives only as long as this call: deliver what is queued (bounded) before returning.
       await forwarder.flush(PROGRESS_FLUSH_MS);

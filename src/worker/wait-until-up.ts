@@ -3,8 +3,11 @@
  * callers use our return value, so `start` resolves once the app is up: the service is registered, or the
  * entry point finished (a plain script), always bounded by `config.timeout`: an app still running
  * without the service at the deadline is reported (warning) and returned, not killed.
+ * "Registered" is whichever is seen first: the app registering it through the bridge, or the server
+ * having `{workspace}/{client_id}:{service}` (an app with the real hypha_rpc connects by itself).
  */
 import { SessionError, describeError } from "../errors.js";
+import type { ServicePresence } from "../hypha/service-presence.js";
 import { redact } from "../redact.js";
 import type { SessionInfo, StartConfig } from "../session/types.js";
 
@@ -17,6 +20,10 @@ export interface StartedSession {
 
 // The bridge may notice an exit a moment before the session records the exit status.
 const EXIT_SETTLE_MS = 300;
+// Asking the server: first after 100 ms, then every 1.5× longer up to 1 s; one answer waited for 5 s at most.
+const PRESENCE_FIRST_MS = 100;
+const PRESENCE_MAX_MS = 1_000;
+const PRESENCE_ANSWER_MS = 5_000;
 
 /** Resolves when the app is up; throws a SessionError explaining why it is not. */
 export async function waitUntilAppIsUp(
@@ -25,13 +32,15 @@ export async function waitUntilAppIsUp(
   waitForService: string | false,
   warn: (message: string) => void,
   startedAt = Date.now(),
+  presence?: ServicePresence,
 ): Promise<void> {
   const status = session.info().status;
   if (status === "failed") throw failure(session.info(), config);
   if (waitForService === false || status === "completed") return;
   const timeoutMs = Math.max(1, (config.timeout ?? 60) * 1000 - (Date.now() - startedAt));
   try {
-    await session.waitForService(waitForService, timeoutMs);
+    const fullId = `${config.workspace}/${config.client_id}:${waitForService}`;
+    await waitOnBridgeOrServer(session.waitForService(waitForService, timeoutMs), presence && (() => presence(fullId)));
   } catch (error) {
     if (session.info().status === "running" && session.whenEnded) {
       let timer: NodeJS.Timeout | undefined;
@@ -49,6 +58,35 @@ export async function waitUntilAppIsUp(
         "it keeps running. Check get_logs, or set startup_config.wait_for_service to false for a detached app.",
     );
   }
+}
+
+/** Resolves with the bridge's wait, or as soon as the server has the service; rejects as the bridge's wait does. */
+function waitOnBridgeOrServer(onBridge: Promise<void>, onServer: (() => Promise<boolean>) | undefined): Promise<void> {
+  if (!onServer) return onBridge;
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (action: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      action();
+    };
+    onBridge.then(() => settle(resolve), (error: unknown) => settle(() => reject(error)));
+    const poll = async (delay: number): Promise<void> => {
+      if (settled) return;
+      if (await withinMs(onServer(), PRESENCE_ANSWER_MS)) return settle(resolve);
+      if (!settled) timer = setTimeout(() => void poll(Math.min(delay * 1.5, PRESENCE_MAX_MS)), delay);
+    };
+    timer = setTimeout(() => void poll(PRESENCE_FIRST_MS), PRESENCE_FIRST_MS);
+  });
+}
+
+/** The answer, or false when it takes longer than `ms`. */
+async function withinMs(answer: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  return Promise.race([answer.catch(() => false), late]).finally(() => clearTimeout(timer));
 }
 
 function failure(info: SessionInfo, config: StartConfig): SessionError {

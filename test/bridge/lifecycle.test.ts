@@ -5,7 +5,7 @@ import { Duplex, PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { createBridgeHost } from "../../src/bridge/host.js";
 import { createWire } from "../../src/bridge/wire.js";
-import { localIdentity, startApp, type RunningApp } from "./helpers.js";
+import { eventually, localIdentity, startApp, type RunningApp } from "./helpers.js";
 
 const apps: RunningApp[] = [];
 const run = (source: string, options: Parameters<typeof startApp>[1] = {}) => {
@@ -78,6 +78,41 @@ await server.register_service({"id": "default", "config": {"visibility": "public
     await app.host.mainDone;
     // The task created at module level still runs after the entry point returned.
     expect(await app.host.callService("default", "count_after", [0.2])).toBeGreaterThan(3);
+  });
+
+  it("keeps serving an entry point that returned while its own client's tasks are pending on its loop (no bridge), until SIGTERM", async () => {
+    // As with the real hypha_rpc's async client: its connection lives in tasks of the app's loop.
+    const app = run(`
+import asyncio
+async def connection():
+    n = 0
+    while True:
+        n += 1
+        print("tick", n, flush=True)
+        await asyncio.sleep(0.02)
+client = asyncio.ensure_future(connection())
+await asyncio.sleep(0)
+`);
+    await app.host.mainDone;
+    await eventually(() => /tick 5\n/.test(app.stdout()), "ticks after the entry point returned");
+    expect(app.child.exitCode).toBeNull();
+    app.child.kill("SIGTERM");
+    expect(await app.exited).toBe(0);
+  });
+
+  it("ends with exit 0 once its own client's tasks are done (the client disconnected), after the entry point returned", async () => {
+    const app = run(`
+import asyncio
+async def connection():
+    for n in range(1, 6):
+        print("tick", n, flush=True)
+        await asyncio.sleep(0.02)
+client = asyncio.ensure_future(connection())
+await asyncio.sleep(0)
+`);
+    await app.host.mainDone;
+    expect(await app.exited).toBe(0);
+    expect(app.stdout()).toContain("tick 5\n");
   });
 
   it("completes a top-level-await script that never connects", async () => {

@@ -16,6 +16,8 @@ from .remote import set_peer
 
 
 _stopping = {"flag": False}
+# Set once a kept app loop has no client left: no task pending on it and no bridge connection.
+_app_loop_idle = threading.Event()
 
 
 def _on_sigterm(signum, frame):
@@ -46,19 +48,34 @@ def _load_main_module(path):
 def _run_module_code(source, path, module):
     # Upstream runs entry points as notebook cells, so `server = await connect_to_server(...)` at module
     # level is valid there: compile with top-level await and drive such code on an event loop of its own.
+    # Returns True when the app's loop was kept running (the app still serves).
     code = compile(source, path, "exec", flags=_PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     if not code.co_flags & _CO_COROUTINE:
         exec(code, module.__dict__)
-        return
+        return False
     import asyncio
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(eval(code, module.__dict__))
-    if _bridge_connected():
+    # A client that connected by itself (the real hypha_rpc, any websocket client) lives in tasks still
+    # pending on this loop.
+    serving = _bridge_connected() or any(not task.done() for task in asyncio.all_tasks(loop))
+    if serving:
         # Like a kernel, the loop lives on for the app's tasks and async services; the main thread stays
         # free for execute().
+        loop.call_soon(_watch_app_loop, loop)
         threading.Thread(target=loop.run_forever, name="hypha-bridge-app-loop", daemon=True).start()
+    return serving
+
+
+def _watch_app_loop(loop):
+    import asyncio
+
+    if _bridge_connected() or any(not task.done() for task in asyncio.all_tasks(loop)):
+        loop.call_later(0.5, _watch_app_loop, loop)
+    else:
+        _app_loop_idle.set()
 
 
 _CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect at start-up
@@ -99,7 +116,7 @@ def run(entry_point, fd):
     try:
         with open(path, "rb") as handle:
             source = handle.read()
-        _run_module_code(source, path, module)
+        loop_serving = _run_module_code(source, path, module)
     except SystemExit as exc:
         if _stopping["flag"]:
             _stop_now(0, peer)
@@ -111,18 +128,29 @@ def run(entry_point, fd):
         traceback.print_exc()
         _flush()
         return 1
-    connected = _bridge_connected() or _direct_hypha_rpc_in_use()
+    connected = loop_serving or _bridge_connected() or _direct_hypha_rpc_in_use()
     peer.notify({"t": "main_done", "connected": bool(connected)})
     if not connected:
         peer.channel.drain(5.0)
         _flush()
         return 0
     try:
-        peer.executor.serve_on_main(peer.closed)
+        peer.executor.serve_on_main(_EitherEvent(peer.closed, _app_loop_idle))
     except SystemExit:
+        _stop_now(0, peer)
+    if _app_loop_idle.is_set() and not peer.closed.is_set():
+        # The app's own client disconnected and nothing else runs on its loop: the app is done.
         _stop_now(0, peer)
     sys.stderr.write("hypha bridge: the worker closed the channel; stopping\n")
     _stop_now(1 if peer.close_error else 0, peer)
+
+
+class _EitherEvent:
+    def __init__(self, *events):
+        self._events = events
+
+    def is_set(self):
+        return any(event.is_set() for event in self._events)
 
 
 def _flush():

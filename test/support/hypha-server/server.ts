@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import { ConnectionFaults } from "./connection-faults.js";
 import { authenticateConnection } from "./handshake.js";
 import { WorkspaceManager } from "./manager.js";
 import { Router, type ClientConnection, type DisconnectListener } from "./router.js";
@@ -25,6 +26,8 @@ export const TEST_HYPHA_VERSION = "0.21.135-test";
 export class HyphaTestServer {
   readonly tokens = new TokenAuthority();
   readonly router = new Router();
+  /** Test knobs that refuse connections the way the real server did (see connection-faults.ts). */
+  readonly faults = new ConnectionFaults();
   private readonly routes: HttpRoute[] = [];
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -142,6 +145,12 @@ export class HyphaTestServer {
         const message = result.ok ? "Failed to establish connection: Server is stopping" : result.message;
         socket.send(JSON.stringify({ type: "error", message }));
         socket.close(1008, message.slice(0, 120));
+        return;
+      }
+      const refusal = this.faults.take(result.workspace, result.clientId);
+      if (refusal) {
+        socket.send(JSON.stringify({ type: "error", message: refusal.message }));
+        socket.close(refusal.code, refusal.reason);
         return;
       }
       const connection: ClientConnection = {

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import { ClientLoadMeter } from "./client-load.js";
 import { ConnectionFaults } from "./connection-faults.js";
 import { authenticateConnection } from "./handshake.js";
 import { WorkspaceManager } from "./manager.js";
@@ -28,6 +29,8 @@ export class HyphaTestServer {
   readonly router = new Router();
   /** Test knobs that refuse connections the way the real server did (see connection-faults.ts). */
   readonly faults = new ConnectionFaults();
+  /** Messages per minute of `__rlb` clients, as upstream's `get_client_load` (min_load, autoscaling). */
+  readonly clientLoad = new ClientLoadMeter();
   private readonly routes: HttpRoute[] = [];
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -186,6 +189,7 @@ export class HyphaTestServer {
 
   private handleFrame(connection: ClientConnection, frame: RawData, binary: boolean): void {
     if (binary) {
+      this.clientLoad.record(connection.workspace, connection.clientId);
       this.router.routeFromClient(connection, toBytes(frame));
       return;
     }

@@ -69,7 +69,7 @@ describe("classifyConnectFailure on real failures", () => {
     expect(classifyConnectFailure(new Error(`WebSocket connection error: ${lookup.message}`, { cause: lookup })).kind).toBe("bad-url");
     const refused = await failureOf(connectToHypha({ server_url: "http://127.0.0.1:1" }));
     expect(classifyConnectFailure(refused)).toMatchObject({ kind: "transient", detail: expect.stringMatching(/ECONNREFUSED/) });
-    server.faults.refuseWorkspaceRace(1, "ws-user-race");
+    server.faults.refuseWorkspaceRace({ count: 1, workspace: "ws-user-race" });
     const race = await failureOf(connectToHypha({ server_url: server.url, token: server.issueToken({ workspace: "ws-user-race", userId: "race" }) }));
     expect(classifyConnectFailure(race)).toEqual({ kind: "transient", detail: "ConnectionAbortedError: Failed to establish connection: Workspace already exists: ws-user-race" });
   });
@@ -84,7 +84,7 @@ describe("classifyConnectFailure on real failures", () => {
 describe("WorkerConnection.start", () => {
   it("retries the real server's 'Workspace already exists' refusals, logging each attempt without the token", async () => {
     const token = server.issueToken({ workspace: "ws-user-fleet", userId: "fleet" });
-    server.faults.refuseWorkspaceRace(2, "ws-user-fleet");
+    server.faults.refuseWorkspaceRace({ count: 2, workspace: "ws-user-fleet" });
     const { connection, lines } = workerConnection({ workspace: "ws-user-fleet", token, clientId: "retrying-worker" });
     expect(await connection.start()).toBe("ws-user-fleet/retrying-worker:conda-worker");
     expect(server.faults.refused).toContain("ws-user-fleet/retrying-worker");

@@ -15,8 +15,18 @@ export interface WorkspaceRaceRefusal {
   reason: string;
 }
 
+export interface WorkspaceRaceOptions {
+  /** How many connections are refused. */
+  count: number;
+  /** Only connections into this workspace (default any). */
+  workspace?: string;
+  /** Connections let through before the refusals start: the racer that created the workspace (default 0). */
+  after?: number;
+}
+
 interface Rule {
   workspace: string | undefined;
+  pass: number;
   remaining: number;
 }
 
@@ -26,18 +36,24 @@ export class ConnectionFaults {
   readonly refused: string[] = [];
 
   /**
-   * The next `count` authenticated connections into `workspace` (any workspace when omitted) are refused
-   * with upstream's "Workspace already exists" answer, as when several clients of a new user connect at once.
+   * After `after` connections into `workspace` went through, the next `count` are refused with
+   * upstream's "Workspace already exists" answer, as when several clients of a new user connect at once.
    */
-  refuseWorkspaceRace(count: number, workspace?: string): void {
+  refuseWorkspaceRace(options: WorkspaceRaceOptions): void {
+    const { count, workspace, after = 0 } = options;
     if (!Number.isInteger(count) || count < 1) throw new Error(`refuseWorkspaceRace: count must be a positive integer, got ${count}`);
-    this.rules.push({ workspace, remaining: count });
+    if (!Number.isInteger(after) || after < 0) throw new Error(`refuseWorkspaceRace: after must be a whole number, got ${after}`);
+    this.rules.push({ workspace, pass: after, remaining: count });
   }
 
   /** Consumes one refusal for a connection of `workspace`/`clientId` when a rule applies. */
   take(workspace: string, clientId: string): WorkspaceRaceRefusal | undefined {
     const rule = this.rules.find((r) => r.remaining > 0 && (r.workspace === undefined || r.workspace === workspace));
     if (!rule) return undefined;
+    if (rule.pass > 0) {
+      rule.pass -= 1;
+      return undefined;
+    }
     rule.remaining -= 1;
     this.refused.push(`${workspace}/${clientId}`);
     const message = `Failed to establish connection: Workspace already exists: ${workspace}`;

@@ -37,10 +37,12 @@ it(`${WORKERS} serve processes started at once all come up; ${STARTS} starts by 
   // The first connection creates the workspace; the next two race it and are refused, as on 0.21.135.
   server.faults.refuseWorkspaceRace({ count: WORKERS - 1, workspace: FLEET.workspace, after: 1 });
   const common = { server, home: root, cacheDir, pmLog, workspace: FLEET.workspace, userId: FLEET.user, knobs: { delayMsPerPackage: 300 } };
+  const spawnedAt = Date.now();
   const started = await Promise.all(
     Array.from({ length: WORKERS }, (_, i) => startServeProcess({ ...common, workDir: path.join(root, `work-${i}`), clientId: `fleet-${i}`, args: ["--connect-attempts", "5"] })),
   );
   workers.push(...started);
+  const upS = (Date.now() - spawnedAt) / 1000;
   expect(server.faults.refused).toHaveLength(WORKERS - 1);
   const retried = started.filter((w) => /connection attempt 1\/5 to .* failed: ConnectionAbortedError: Failed to establish connection: Workspace already exists: ws-user-fleet; retrying in/.test(w.stderr()));
   expect(retried).toHaveLength(WORKERS - 1);
@@ -57,6 +59,9 @@ it(`${WORKERS} serve processes started at once all come up; ${STARTS} starts by 
     },
     { ...FLEET, appId: "fleet-app", verify: false, compile: false },
   );
+  const waits = started.flatMap((w) => [...w.stderr().matchAll(/retrying in (\d+\.\d) s/g)].map((m) => m[1]));
+  console.info(`[reliability] ${WORKERS} serve processes started at once: all registered after ${upS.toFixed(1)} s; ${WORKERS - 1} refused first connections retried after ${waits.join(", ")} s`);
+  const startsAt = Date.now();
   const pending: Array<Promise<AppSession>> = [];
   for (let i = 0; i < STARTS; i += 1) {
     pending.push(manager.start("fleet-app", { ...FLEET, mode: "select:min:get_load", timeout: 120 }));
@@ -66,7 +71,7 @@ it(`${WORKERS} serve processes started at once all come up; ${STARTS} starts by 
   }
   const sessions = await Promise.all(pending);
   const perWorker = started.map((w) => sessions.filter((s) => s.worker_id === w.serviceId).length);
-  console.info(`[reliability] ${STARTS} starts with select:min:get_load over ${WORKERS} serve processes: ${perWorker.join("/")}`);
+  console.info(`[reliability] ${STARTS} overlapping starts with select:min:get_load over ${WORKERS} serve processes: ${perWorker.join("/")} in ${((Date.now() - startsAt) / 1000).toFixed(1)} s`);
   expect(perWorker).toEqual([3, 3, 3]);
   expect(await Promise.all(started.map(loadOf))).toEqual([3, 3, 3]);
 

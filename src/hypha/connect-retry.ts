@@ -73,8 +73,21 @@ export class HyphaConnectError extends WorkerError {
   }
 }
 
+/** The server URL for messages, without any user:password part. */
+export function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.username && !parsed.password) return url;
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
 /** The error `serve` exits with, saying which of the permanent cases (or the bound) it was. */
-export function connectFailureError(failure: ConnectFailure, serverUrl: string, attempt: number, policy: ConnectRetryPolicy, cause: unknown): HyphaConnectError {
+export function connectFailureError(failure: ConnectFailure, serverUrl: string, attempt: number, cause: unknown): HyphaConnectError {
   switch (failure.kind) {
     case "rejected-token":
       return new HyphaConnectError(failure.kind, `The Hypha server at ${serverUrl} rejected the worker's credentials (${failure.detail}). This is permanent, not retried: pass a valid token for the workspace with --token (HYPHA_TOKEN), or fix --workspace (HYPHA_WORKSPACE) / --client-id.`, cause);

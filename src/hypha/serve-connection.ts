@@ -11,7 +11,7 @@ import { describeError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { CondaWorker } from "../worker/conda-worker.js";
 import { connectToHypha, type HyphaConnectOptions, type HyphaServer } from "./connect.js";
-import { DEFAULT_CONNECT_POLICY, HyphaConnectError, backoffDelayMs, classifyConnectFailure, connectFailureError, type ConnectRetryPolicy } from "./connect-retry.js";
+import { DEFAULT_CONNECT_POLICY, HyphaConnectError, backoffDelayMs, classifyConnectFailure, connectFailureError, displayUrl, type ConnectRetryPolicy } from "./connect-retry.js";
 import { insecureConnectOptions } from "./insecure-websocket.js";
 import { registerWorkerService, type RegisteredWorkerService, type WorkerServiceOptions } from "./service.js";
 
@@ -105,26 +105,33 @@ export class WorkerConnection {
 
   private async connectFirstTime(): Promise<void> {
     const policy: ConnectRetryPolicy = { ...DEFAULT_CONNECT_POLICY, ...this.options.firstConnect };
-    const url = this.options.serverUrl;
+    const url = displayUrl(this.options.serverUrl);
     const bound = policy.attempts > 0 ? `/${policy.attempts}` : "";
-    for (let attempt = 1; ; attempt += 1) {
-      if (this.closed) throw new HyphaConnectError("closed", `Stopped before the connection to ${url} was established.`, undefined);
+    for (let attempt = 1; !this.closed; attempt += 1) {
+      let failed: { error: unknown } | undefined;
       try {
         await this.connectAndRegister();
+      } catch (error) {
+        failed = { error };
+      }
+      if (this.closed) break;
+      if (!failed) {
         if (attempt > 1) this.logger.info(`connected to ${url} on attempt ${attempt}${bound}`);
         return;
-      } catch (error) {
-        const failure = classifyConnectFailure(error);
-        if (failure.kind !== "transient" || (policy.attempts > 0 && attempt >= policy.attempts)) {
-          const fatal = connectFailureError(failure, url, attempt, policy, error);
-          this.logger.error(`connection attempt ${attempt}${bound} to ${url} failed: ${failure.detail}; giving up (${fatal.kind})`);
-          throw fatal;
-        }
-        const delay = backoffDelayMs(attempt, policy, this.options.random);
-        this.logger.warn(`connection attempt ${attempt}${bound} to ${url} failed: ${failure.detail}; retrying in ${(delay / 1000).toFixed(1)} s`);
-        await this.sleep(delay);
       }
+      const failure = classifyConnectFailure(failed.error);
+      if (failure.kind !== "transient" || (policy.attempts > 0 && attempt >= policy.attempts)) {
+        const fatal = connectFailureError(failure, url, attempt, failed.error);
+        this.logger.error(`connection attempt ${attempt}${bound} to ${url} failed: ${failure.detail}; giving up (${fatal.kind})`);
+        throw fatal;
+      }
+      const delay = backoffDelayMs(attempt, policy, this.options.random);
+      this.logger.warn(`connection attempt ${attempt}${bound} to ${url} failed: ${failure.detail}; retrying in ${(delay / 1000).toFixed(1)} s`);
+      await this.sleep(delay);
     }
+    // close() ran meanwhile: undo a connection the last attempt may have made.
+    await this.close();
+    throw new HyphaConnectError("closed", `Stopped before the connection to ${url} was established.`, undefined);
   }
 
   /** Waits `ms`, or less when close() is called. */

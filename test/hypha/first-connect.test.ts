@@ -107,6 +107,21 @@ describe("WorkerConnection.start", () => {
     expect(await failureOf(connection.start())).toMatchObject({ kind: "bad-url", message: expect.stringMatching(/No Hypha server answers.*--server-url \(HYPHA_SERVER_URL\)/) });
   });
 
+  it("ends the retries when closed, without waiting out the back-off", async () => {
+    const { connection, lines } = workerConnection({ serverUrl: "http://127.0.0.1:1", firstConnect: { attempts: 0, initialDelayMs: 60_000, maxDelayMs: 60_000 } });
+    const result = failureOf(connection.start());
+    await expect.poll(() => lines.some((l) => /connection attempt 1 to .* retrying in \d+\.\d s/.test(l))).toBe(true);
+    await connection.close();
+    expect(await result).toMatchObject({ kind: "closed", message: expect.stringMatching(/Stopped before the connection/) });
+  });
+
+  it("keeps a password in the server URL out of logs and errors", async () => {
+    const { connection, lines } = workerConnection({ serverUrl: "http://operator:hunter2-secret@127.0.0.1:1", firstConnect: { attempts: 1 } });
+    const error = (await failureOf(connection.start())) as Error;
+    expect(error.message).toMatch(/1 attempt\(s\) failed/);
+    expect(`${error.message}${lines.join("")}`).not.toContain("hunter2-secret");
+  });
+
   it("stops after the configured number of attempts when the failure stays temporary", async () => {
     const { connection, lines } = workerConnection({ serverUrl: "http://127.0.0.1:1", firstConnect: { attempts: 3, initialDelayMs: 20, maxDelayMs: 40 } });
     const error = await failureOf(connection.start());

@@ -4,6 +4,7 @@ import { createEnvManager } from "../env/env-manager.js";
 import { createLogger } from "../logger.js";
 import { registerSecret } from "../redact.js";
 import { WorkerConnection } from "../hypha/serve-connection.js";
+import { DEFAULT_CONNECT_ATTEMPTS } from "../hypha/connect-retry.js";
 import { validateServiceId, type Visibility } from "../hypha/service.js";
 import { CondaWorker } from "../worker/conda-worker.js";
 import { defaultWorkingDir, parseWorkspaceList, resolvePassEnv } from "../worker/options.js";
@@ -28,6 +29,9 @@ Connection (flag > environment variable):
                               internal client (workspace public) call the worker]
   --disable-ssl               do not verify TLS certificates of the server
   --use-local-url             ask the server to give apps its local URL (worker next to the server)
+  --connect-attempts N        attempts at the first connection before giving up; temporary failures are
+                              retried with back-off and jitter, a rejected token or bad URL is not
+                              [HYPHA_CONDA_CONNECT_ATTEMPTS; default ${DEFAULT_CONNECT_ATTEMPTS}; 0 = no limit]
 
 Worker:
   --authorized-workspaces A,B only these workspaces may start apps [HYPHA_CONDA_AUTHORIZED_WORKSPACES]
@@ -60,7 +64,15 @@ export interface ServeSettings {
   passEnv: Record<string, string>;
   disableSsl: boolean;
   useLocalUrl: boolean;
+  /** Attempts at the first connection (0 = no limit). */
+  connectAttempts: number;
   verbose: boolean;
+}
+
+function resolveConnectAttempts(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_CONNECT_ATTEMPTS;
+  if (!/^\d{1,6}$/.test(raw)) throw new ConfigError(`--connect-attempts (HYPHA_CONDA_CONNECT_ATTEMPTS) must be a whole number of attempts (0 = no limit), got '${raw}'.`);
+  return Number(raw);
 }
 
 /** Validates every serve setting before anything is started. */
@@ -100,6 +112,7 @@ export function resolveServeSettings(values: Record<string, unknown>, env: NodeJ
     passEnv: resolvePassEnv((values["pass-env"] as string[] | undefined) ?? [], env),
     disableSsl: values["disable-ssl"] === true,
     useLocalUrl: values["use-local-url"] === true,
+    connectAttempts: resolveConnectAttempts(setting(values, env, "connect-attempts", "HYPHA_CONDA_CONNECT_ATTEMPTS")),
     verbose: values.verbose === true,
   };
 }
@@ -131,6 +144,7 @@ async function run(values: Record<string, unknown>, _positionals: string[], ctx:
     ...(settings.token ? { token: settings.token } : {}),
     ...(settings.clientId ? { clientId: settings.clientId } : {}),
     disableSsl: settings.disableSsl,
+    firstConnect: { attempts: settings.connectAttempts },
     logger: logger.child("hypha"),
     service: {
       serviceId: settings.serviceId,
@@ -149,7 +163,16 @@ async function run(values: Record<string, unknown>, _positionals: string[], ctx:
     process.exit(1);
   });
   try {
-    const serviceId = await connection.start();
+    // A signal while the first connection is still being retried ends serve at once (nothing runs yet).
+    const connecting = connection.start();
+    const first = await Promise.race([connecting.then((id) => ({ id })), signals.received.then((signal) => ({ signal }))]);
+    if (!("id" in first)) {
+      logger.info(`${first.signal} while connecting: stopping`);
+      await connection.close();
+      await connecting.catch(() => undefined);
+      return 0;
+    }
+    const serviceId = first.id;
     worker.setWorkerWorkspace(serviceId.split("/")[0]!);
     ctx.stdout.write(`${serviceId}\n`);
     logger.info(`serving as ${serviceId} (visibility ${settings.visibility}); press Ctrl-C to stop`);
@@ -185,6 +208,7 @@ export const serveCommand: CommandDefinition = {
     "pass-env": { type: "string", multiple: true },
     "disable-ssl": { type: "boolean" },
     "use-local-url": { type: "boolean" },
+    "connect-attempts": { type: "string" },
     verbose: { type: "boolean", short: "v" },
   },
   run,

@@ -33,12 +33,38 @@ export interface HyphaServer {
 /** Connects with hypha-rpc's WebSocket client; `logger: null` keeps hypha-rpc quiet. */
 export async function connectToHypha(options: HyphaConnectOptions): Promise<HyphaServer> {
   ensureGlobalWebSocket();
-  const config = { logger: null, WebSocketClass: WebSocket, ...options };
-  const server = await hyphaWebsocketClient.connectToServer(config as unknown as Parameters<typeof hyphaWebsocketClient.connectToServer>[0]);
+  const transport: { error?: Error } = {};
+  const base = (options.WebSocketClass ?? WebSocket) as typeof WebSocket;
+  const config = { logger: null, ...options, WebSocketClass: recordingWebSocket(base, transport) };
+  let server: unknown;
+  try {
+    server = await hyphaWebsocketClient.connectToServer(config as unknown as Parameters<typeof hyphaWebsocketClient.connectToServer>[0]);
+  } catch (error) {
+    throw withTransportDetail(error, transport.error);
+  }
   guardMessageHandler(server as unknown as HyphaServer);
   guardRejectionHandler(server as unknown as HyphaServer);
   watchStalledReconnect(server as unknown as HyphaServer);
   return server as unknown as HyphaServer;
+}
+
+/**
+ * hypha-rpc reports a socket that failed to open as "WebSocket connection error: [object Object]"; the
+ * class it is given records the `ws` error (ECONNREFUSED, ENOTFOUND, "Unexpected server response: 404",
+ * certificate codes) so the failure says what happened and can be told permanent from temporary.
+ */
+function recordingWebSocket(base: typeof WebSocket, transport: { error?: Error }): unknown {
+  return class RecordingWebSocket extends base {
+    constructor(address: string | URL, protocols?: string | string[], options?: WebSocket.ClientOptions) {
+      super(address, protocols, options);
+      this.on("error", (error: Error) => (transport.error = error));
+    }
+  };
+}
+
+function withTransportDetail(error: unknown, transportError: Error | undefined): unknown {
+  if (!transportError || !(error instanceof Error) || !error.message.startsWith("WebSocket connection error")) return error;
+  return new Error(`WebSocket connection error: ${transportError.message}`, { cause: transportError });
 }
 
 interface ReconnectState {

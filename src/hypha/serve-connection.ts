@@ -1,6 +1,8 @@
 /**
  * The worker's own connection to Hypha: connect with the worker's token, register the worker service,
- * and stay registered. hypha-rpc already reconnects (exponential backoff) and re-registers the services
+ * and stay registered. A failed first connection is retried like a lost one (back-off with jitter, each
+ * attempt logged) until it succeeds, a permanent error, or the attempt bound (connect-retry.ts).
+ * hypha-rpc already reconnects (exponential backoff) and re-registers the services
  * of a live client when the socket drops; it gives up for good only when the server refuses the
  * reconnection (e.g. a restarted server that no longer knows the reconnection token). A watchdog notices
  * that and builds a fresh connection, re-registering the same service. Sessions are never touched.
@@ -9,6 +11,7 @@ import { describeError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { CondaWorker } from "../worker/conda-worker.js";
 import { connectToHypha, type HyphaConnectOptions, type HyphaServer } from "./connect.js";
+import { DEFAULT_CONNECT_POLICY, HyphaConnectError, backoffDelayMs, classifyConnectFailure, connectFailureError, displayUrl, type ConnectRetryPolicy } from "./connect-retry.js";
 import { insecureConnectOptions } from "./insecure-websocket.js";
 import { registerWorkerService, type RegisteredWorkerService, type WorkerServiceOptions } from "./service.js";
 
@@ -26,6 +29,10 @@ export interface WorkerConnectionOptions {
   /** Delay before the first fresh-connection attempt; doubles up to maxReconnectDelayMs. */
   reconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
+  /** Retries of the first connection (default 12 attempts, 1 s doubling to 30 s, with jitter). */
+  firstConnect?: Partial<ConnectRetryPolicy>;
+  /** Source of the back-off jitter (tests). */
+  random?: () => number;
   /** Replaces connectToHypha (tests). */
   connect?: (options: HyphaConnectOptions) => Promise<HyphaServer>;
 }
@@ -70,9 +77,12 @@ export class WorkerConnection {
     return () => this.listeners.delete(listener);
   }
 
-  /** Connects and registers; resolves with the service id. A first failure is thrown (bad URL, token...). */
+  /**
+   * Connects and registers; resolves with the service id. Temporary failures are retried; a rejected
+   * token, a bad URL or the last allowed attempt throws a HyphaConnectError saying which.
+   */
   async start(): Promise<string> {
-    await this.connectAndRegister();
+    await this.connectFirstTime();
     this.watchTimer = setInterval(() => this.checkConnection(), this.options.watchIntervalMs ?? 2_000);
     this.watchTimer.unref();
     return this.registered!.id;
@@ -91,6 +101,49 @@ export class WorkerConnection {
     this.registered = undefined;
     if (registered) await registered.unregister().catch((e) => this.logger.debug(`unregister failed: ${describeError(e)}`));
     if (server) await server.disconnect().catch((e) => this.logger.debug(`disconnect failed: ${describeError(e)}`));
+  }
+
+  private async connectFirstTime(): Promise<void> {
+    const policy: ConnectRetryPolicy = { ...DEFAULT_CONNECT_POLICY, ...this.options.firstConnect };
+    const url = displayUrl(this.options.serverUrl);
+    const bound = policy.attempts > 0 ? `/${policy.attempts}` : "";
+    for (let attempt = 1; !this.closed; attempt += 1) {
+      let failed: { error: unknown } | undefined;
+      try {
+        await this.connectAndRegister();
+      } catch (error) {
+        failed = { error };
+      }
+      if (this.closed) break;
+      if (!failed) {
+        if (attempt > 1) this.logger.info(`connected to ${url} on attempt ${attempt}${bound}`);
+        return;
+      }
+      const failure = classifyConnectFailure(failed.error);
+      if (failure.kind !== "transient" || (policy.attempts > 0 && attempt >= policy.attempts)) {
+        const fatal = connectFailureError(failure, url, attempt, failed.error);
+        this.logger.error(`connection attempt ${attempt}${bound} to ${url} failed: ${failure.detail}; giving up (${fatal.kind})`);
+        throw fatal;
+      }
+      const delay = backoffDelayMs(attempt, policy, this.options.random);
+      this.logger.warn(`connection attempt ${attempt}${bound} to ${url} failed: ${failure.detail}; retrying in ${(delay / 1000).toFixed(1)} s`);
+      await this.sleep(delay);
+    }
+    // close() ran meanwhile: undo a connection the last attempt may have made.
+    await this.close();
+    throw new HyphaConnectError("closed", `Stopped before the connection to ${url} was established.`, undefined);
+  }
+
+  /** Waits `ms`, or less when close() is called. */
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
   }
 
   private async connectAndRegister(): Promise<void> {
@@ -136,24 +189,19 @@ export class WorkerConnection {
     this.server = undefined;
     this.registered = undefined;
     await old?.disconnect().catch(() => undefined);
-    let delay = this.options.reconnectDelayMs ?? 1_000;
-    const maxDelay = this.options.maxReconnectDelayMs ?? 30_000;
-    while (!this.closed) {
+    // Sessions are running: a lost connection is retried for ever (a permanent error is only logged).
+    const policy: ConnectRetryPolicy = { attempts: 0, initialDelayMs: this.options.reconnectDelayMs ?? 1_000, maxDelayMs: this.options.maxReconnectDelayMs ?? 30_000 };
+    for (let attempt = 1; !this.closed; attempt += 1) {
       try {
         await this.connectAndRegister();
         this.rebuilds += 1;
         return;
       } catch (error) {
-        this.logger.warn(`reconnect failed (${describeError(error)}); retrying in ${Math.round(delay / 1000)} s`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = undefined;
-        delay = Math.min(delay * 2, maxDelay);
+        const failure = classifyConnectFailure(error);
+        const delay = backoffDelayMs(attempt, policy, this.options.random);
+        const kind = failure.kind === "transient" ? "" : ` [${failure.kind}]`;
+        this.logger.warn(`reconnect attempt ${attempt} failed${kind} (${failure.detail}); retrying in ${(delay / 1000).toFixed(1)} s`);
+        await this.sleep(delay);
       }
     }
   }

@@ -245,9 +245,14 @@ export class CondaWorker {
     await this.stopAll([...this.sessions.entries()]);
   }
 
-  /** Number of live (starting or running) sessions: Hypha's `select:min:get_load` spreads apps with it. */
+  /**
+   * What Hypha's `select:min:get_load` compares: the sessions holding this host's resources now. Starts
+   * count from the moment they arrive (fetching, building or waiting for an env is the costliest phase,
+   * and the next start is placed while it runs), then running sessions; completed, failed (kept only for
+   * their logs), stopping and stopped ones do not.
+   */
   get_load(): number {
-    return [...this.sessions.values()].filter((s) => LIVE.has(s.info().status)).length;
+    return this.reserved.size + [...this.sessions.values()].filter((s) => LIVE.has(s.info().status)).length;
   }
 
   /** Session ids currently held (any status). */

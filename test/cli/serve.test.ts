@@ -32,6 +32,14 @@ describe("resolveServeSettings", () => {
     expect(() => resolveServeSettings({ "server-url": "ftp://x" }, env)).toThrow(/http\(s\) or ws\(s\)/);
   });
 
+  it("reads --connect-attempts (HYPHA_CONDA_CONNECT_ATTEMPTS): default 12, 0 = no limit, whole numbers only", () => {
+    const env = { HYPHA_SERVER_URL: "http://a:1" };
+    expect(resolveServeSettings({}, env).connectAttempts).toBe(12);
+    expect(resolveServeSettings({}, { ...env, HYPHA_CONDA_CONNECT_ATTEMPTS: "0" }).connectAttempts).toBe(0);
+    expect(resolveServeSettings({ "connect-attempts": "3" }, { ...env, HYPHA_CONDA_CONNECT_ATTEMPTS: "7" }).connectAttempts).toBe(3);
+    expect(() => resolveServeSettings({ "connect-attempts": "-1" }, env)).toThrow(/--connect-attempts \(HYPHA_CONDA_CONNECT_ATTEMPTS\) must be a whole number/);
+  });
+
   it("refuses to pass the worker's own HYPHA_* variables to apps", () => {
     expect(() => resolveServeSettings({ "pass-env": ["HYPHA_TOKEN"] }, { HYPHA_SERVER_URL: "http://a:1", HYPHA_TOKEN: "x" })).toThrow(/reserved/);
     expect(resolveServeSettings({ "pass-env": ["MY_SETTING", "B=2"] }, { HYPHA_SERVER_URL: "http://a:1", MY_SETTING: "1" }).passEnv).toEqual({ MY_SETTING: "1", B: "2" });
@@ -59,6 +67,40 @@ describe("serve process", () => {
     const r = await execa("node", [CLI, "serve"], { reject: false, env: { HYPHA_SERVER_URL: "" }, cwd: ROOT });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/E_CONFIG.*--server-url.*HYPHA_SERVER_URL/);
+  });
+
+  /** A serve process with the fake micromamba; resolves with its result once it exits (or is killed by the caller). */
+  function serveProcess(extra: Record<string, string>, args: string[] = []): ResultPromise {
+    return execa("node", [CLI, "serve", "--working-dir", path.join(tmp, "work"), ...args], {
+      cwd: ROOT,
+      reject: false,
+      env: fakePmEnv({ home: tmp, extra: { HYPHA_CONDA_CACHE_DIR: path.join(tmp, "cache"), HYPHA_CONDA_PACKAGE_MANAGER: fakePmPath("micromamba"), ...extra } }),
+    });
+  }
+
+  it("exits 1 at the first attempt when the server rejects the token, saying it is not retried", async () => {
+    const forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.forgedsignature";
+    const r = await serveProcess({ HYPHA_SERVER_URL: server.url, HYPHA_TOKEN: forged });
+    expect(r.exitCode).toBe(1);
+    const stderr = String(r.stderr);
+    expect(stderr).toMatch(/error \[E_HYPHA\]: .*rejected the worker's credentials .*not retried/);
+    expect(stderr.match(/connection attempt \d+\/12/g)).toHaveLength(1);
+    expect(stderr).not.toContain(forged);
+  });
+
+  it("exits 1 after --connect-attempts temporary failures, saying so; a signal while retrying exits 0", async () => {
+    const r = await serveProcess({ HYPHA_SERVER_URL: "http://127.0.0.1:1" }, ["--connect-attempts", "2"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/connection attempt 1\/2 .*ECONNREFUSED.*retrying in \d+\.\d s/);
+    expect(r.stderr).toMatch(/error \[E_HYPHA\]: .*2 attempt\(s\) failed with temporary errors.*--connect-attempts/);
+    const forever = serveProcess({ HYPHA_SERVER_URL: "http://127.0.0.1:1", HYPHA_CONDA_CONNECT_ATTEMPTS: "0" });
+    let stderr = "";
+    await new Promise<void>((resolve) => forever.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (/connection attempt 2 .*retrying/.test(stderr)) resolve();
+    }));
+    forever.kill("SIGTERM");
+    expect((await forever).exitCode).toBe(0);
   });
 
   it("prints the service id, serves, and on SIGTERM stops its sessions, unregisters and exits 0", async () => {

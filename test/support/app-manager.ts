@@ -130,6 +130,8 @@ export class AppManagerStandIn {
     const app = this.apps.get(`${context.ws}/${appId}`);
     if (!app) throw new Error(`App ${appId} is not installed in workspace ${context.ws}; install it first`);
     const manifest = manifestForWorker(app.manifest, { appId, workspace: context.ws, user: context.user, sourceHash: app.source_hash });
+    const existing = this.runningInstance(appId, context.ws, manifest);
+    if (existing) return existing;
     const worker = await this.pickWorker(String(manifest.type), context.ws, options);
     const clientId = options.clientId ?? appClientId();
     const startup = (manifest.startup_config ?? {}) as { timeout?: number };
@@ -162,6 +164,7 @@ export class AppManagerStandIn {
     try {
       session.start_result = await this.callWorker(worker, "start", [config], { context });
       started = true;
+      session.recorded = true;
       if (waitFor !== false) await waitForService(this.server, `${session.id}:${waitFor}`, timeoutS * 1000, () => !this.sessions.has(session.id));
       session.state = "running";
       return session;
@@ -176,6 +179,20 @@ export class AppManagerStandIn {
       }
       throw new Error(`Failed to start app '${appId}', error: ${coreError(error, logs)}, logs:\n${JSON.stringify(logs)}`, { cause: error });
     }
+  }
+
+  /**
+   * apps.py `start`: an app that is neither `singleton` nor `daemon` and has no `autoscaling.enabled`
+   * gets its running instance in the workspace back instead of a new one; a singleton its instance in
+   * any workspace. Only sessions whose start returned count (upstream stores them then), so starts made
+   * at the same moment each get an instance.
+   */
+  private runningInstance(appId: string, workspace: string, manifest: Record<string, unknown>): AppSession | undefined {
+    const recorded = [...this.sessions.values()].filter((s) => s.recorded && s.state !== "stopping" && s.app_id === appId);
+    if (manifest.singleton === true) return recorded[0];
+    const autoscaling = manifest.autoscaling as { enabled?: unknown } | null | undefined;
+    if (manifest.daemon === true || autoscaling?.enabled === true) return undefined;
+    return recorded.find((s) => s.workspace === workspace);
   }
 
   /** Stops a session (`workspace/client_id`) with `stop(session_id, context=...)`. */

@@ -1,7 +1,7 @@
 /**
  * The built worker (`node dist/cli.js serve`, built by `npm test`) as a separate process against the Hypha
  * test server, with the fake micromamba, so tests can SIGKILL it, run two of them on one cache, or
- * measure its memory. Registers in `public` with a token for its client id.
+ * measure its memory. Registers in `public` (or `workspace`) with a token for its client id.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -22,6 +22,9 @@ export interface ServeProcessOptions {
   cacheDir: string;
   workDir: string;
   clientId: string;
+  /** Workspace to register in (default public) and the operator's user id for its token. */
+  workspace?: string;
+  userId?: string;
   pmLog?: string;
   knobs?: FakePmKnobs;
   /** Extra CLI flags (e.g. --env-timeout 2). */
@@ -43,14 +46,15 @@ export interface ServeProcess {
 
 export async function startServeProcess(options: ServeProcessOptions): Promise<ServeProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first ('npm test' builds it).`);
-  const token = options.server.issueToken({ workspace: "public", userId: "operator", clientId: options.clientId });
+  const workspace = options.workspace ?? "public";
+  const token = options.server.issueToken({ workspace, userId: options.userId ?? "operator", clientId: options.clientId });
   const env = fakePmEnv({
     home: options.home,
     ...(options.pmLog ? { invocationLog: options.pmLog } : {}),
     ...options.knobs,
     extra: {
       HYPHA_SERVER_URL: options.server.url,
-      HYPHA_WORKSPACE: "public",
+      HYPHA_WORKSPACE: workspace,
       HYPHA_TOKEN: token,
       HYPHA_CONDA_CACHE_DIR: options.cacheDir,
       HYPHA_CONDA_PACKAGE_MANAGER: fakePmPath("micromamba"),

@@ -56,6 +56,8 @@ export interface AppSession {
   context: CallerContext;
   worker: RemoteService;
   state: "starting" | "running" | "stopping";
+  /** Set once the worker's start returned: upstream stores the session then, and later starts see it. */
+  recorded?: boolean;
 }
 
 /** How the stand-in's progress_callback behaves: record only, throw after recording, or answer late. */

@@ -6,14 +6,10 @@
 import type { HyphaServer } from "../../../src/hypha/connect.js";
 import type { HyphaTestServer } from "../hypha-server/server.js";
 import { parseServiceId } from "../hypha-server/registry.js";
+import { selectWorker, type SelectionMode } from "./selection.js";
 
+export type { SelectionMode } from "./selection.js";
 export type RemoteService = Record<string, unknown> & { id: string };
-/**
- * Upstream's selection modes. `select:min|max:<fn>` calls fn() on each worker (2 s each; failures skipped,
- * none answering → random). `min_load` in apps.py reads the server's own per-client message load from
- * Redis and never calls the worker; this stand-in has no such figure and refuses it.
- */
-export type SelectionMode = "random" | "first" | "last" | "min_load" | `select:${"min" | "max"}:${string}`;
 
 export interface WorkerInfo {
   id: string;
@@ -53,7 +49,7 @@ export async function findWorker(server: HyphaTestServer, client: HyphaServer, t
         refusals.push(`${id}: ${(error as Error).message}`);
       }
     }
-    if (usable.length > 0) return pickWorker(usable, mode);
+    if (usable.length > 0) return selectWorker(usable, { mode }, (w, c) => server.clientLoad.load(w, c), type);
   }
   const detail = refusals.length > 0 ? `; refused: ${refusals.join("; ")}` : "";
   throw new Error(`No server app worker found for type ${type} in workspace ${workspace} or public${detail}`);
@@ -81,33 +77,3 @@ export async function listReachableWorkers(server: HyphaTestServer, client: Hyph
   }
   return out;
 }
-
-/** Chooses among usable workers by `mode`. */
-export async function pickWorker(items: RemoteService[], mode: SelectionMode): Promise<RemoteService> {
-  if (mode === "first") return items[0] as RemoteService;
-  if (mode === "last") return items[items.length - 1] as RemoteService;
-  const random = () => items[Math.floor(Math.random() * items.length)] as RemoteService;
-  if (mode === "random") return random();
-  if (mode === "min_load") throw new Error("Selection mode min_load uses the real server's Redis client-load figure, which this stand-in does not have; use select:min:get_load");
-  const [, direction, fnName] = mode.split(":") as [string, "min" | "max", string];
-  if (!fnName || (direction !== "min" && direction !== "max")) throw new Error(`Invalid selection mode ${mode}; use random, first, last, min_load or select:min|max:<function>`);
-  if (items.length === 1) return items[0] as RemoteService;
-  let best: { svc: RemoteService; value: number } | undefined;
-  for (const svc of items) {
-    const fn = svc[fnName];
-    if (typeof fn !== "function") continue;
-    let timer: NodeJS.Timeout | undefined;
-    const value = await Promise.race([
-      (fn as () => Promise<unknown>)().then(Number),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), SELECT_CALL_TIMEOUT_MS))),
-    ])
-      .catch(() => undefined)
-      .finally(() => clearTimeout(timer));
-    if (value === undefined) continue;
-    if (!best || (direction === "min" ? value < best.value : value > best.value)) best = { svc, value };
-  }
-  return best ? best.svc : random();
-}
-
-/** apps.py `_select_worker_by_function` waits this long for each worker's answer. */
-const SELECT_CALL_TIMEOUT_MS = 2_000;

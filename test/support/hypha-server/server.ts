@@ -5,6 +5,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import { ClientLoadMeter } from "./client-load.js";
+import { ConnectionFaults } from "./connection-faults.js";
 import { authenticateConnection } from "./handshake.js";
 import { WorkspaceManager } from "./manager.js";
 import { Router, type ClientConnection, type DisconnectListener } from "./router.js";
@@ -25,6 +27,10 @@ export const TEST_HYPHA_VERSION = "0.21.135-test";
 export class HyphaTestServer {
   readonly tokens = new TokenAuthority();
   readonly router = new Router();
+  /** Test knobs that refuse connections the way the real server did (see connection-faults.ts). */
+  readonly faults = new ConnectionFaults();
+  /** Messages per minute of `__rlb` clients, as upstream's `get_client_load` (min_load, autoscaling). */
+  readonly clientLoad = new ClientLoadMeter();
   private readonly routes: HttpRoute[] = [];
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -144,6 +150,12 @@ export class HyphaTestServer {
         socket.close(1008, message.slice(0, 120));
         return;
       }
+      const refusal = this.faults.take(result.workspace, result.clientId);
+      if (refusal) {
+        socket.send(JSON.stringify({ type: "error", message: refusal.message }));
+        socket.close(refusal.code, refusal.reason);
+        return;
+      }
       const connection: ClientConnection = {
         id: `${result.workspace}/${result.clientId}`,
         workspace: result.workspace,
@@ -177,6 +189,7 @@ export class HyphaTestServer {
 
   private handleFrame(connection: ClientConnection, frame: RawData, binary: boolean): void {
     if (binary) {
+      this.clientLoad.record(connection.workspace, connection.clientId);
       this.router.routeFromClient(connection, toBytes(frame));
       return;
     }

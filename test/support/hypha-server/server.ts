@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import { routeAppServices } from "./app-http.js";
 import { authenticateConnection } from "./handshake.js";
 import { WorkspaceManager } from "./manager.js";
 import { Router, type ClientConnection, type DisconnectListener } from "./router.js";
@@ -35,6 +36,8 @@ export class HyphaTestServer {
   constructor(options: HyphaTestServerOptions = {}) {
     this.boundPort = options.port ?? 0;
     this.tokenLifetimeS = options.reconnectionTokenLifetimeS ?? 24 * 3600;
+    // `/{workspace}/apps/{service_id}/...` to ASGI and functions services, as hypha/http.py.
+    this.routes.push(routeAppServices(() => this.manager, this.tokens));
   }
 
   get port(): number {

@@ -11,6 +11,11 @@ export const LOG_TYPES: readonly LogType[] = ["stdout", "stderr", "info", "error
 /** The seed's get_logs split: `log` holds stdout, info and progress; `error` holds stderr and error. */
 const LOG_GROUP: readonly LogType[] = ["stdout", "info", "progress"];
 const ERROR_GROUP: readonly LogType[] = ["stderr", "error"];
+/**
+ * What get_logs' `type` may name: an entry type, or `log`, the seed's name for its non-error list (hypha
+ * 0.21.135's app manager documents `type` as "'log', 'error', or None").
+ */
+export const LOG_FILTERS: readonly string[] = [...LOG_TYPES, "log"];
 
 export const DEFAULT_LOG_LIMITS: LogLimits = { maxLines: 10_000, maxBytes: 4 * 1024 * 1024 };
 /** A single line longer than this is cut (a newline-free flood must not become one giant entry). */
@@ -168,8 +173,9 @@ function entrySize(text: string): number {
 /** The one type asked for (as a list), or undefined when none was; an unknown type is a SessionError. */
 function checkType(type: string | null | undefined): readonly LogType[] | undefined {
   if (type === undefined || type === null || type === "") return undefined;
+  if (type === "log") return LOG_GROUP;
   if (!LOG_TYPES.includes(type as LogType)) {
-    throw new SessionError("E_USAGE", `Unknown log type ${JSON.stringify(type)}. Use one of ${LOG_TYPES.join(", ")}, or omit the type for every entry.`);
+    throw new SessionError("E_USAGE", `Unknown log type ${JSON.stringify(type)}. Use one of ${LOG_FILTERS.join(", ")}, or omit the type for every entry.`);
   }
   return [type as LogType];
 }

@@ -43,6 +43,7 @@ describe("the default answer serves a 0.21.135 client and an older one", () => {
     const session = await items.manager.start("app", { ...ALICE, workerId: items.registered.id, timeout: 5, wait_for_service: false });
     const answer = await items.manager.getLogs(session.id, { type: "stderr", offset: 1, limit: 1 });
     expect(answer).toEqual({ items: [{ type: "stderr", content: "Traceback (most recent call last):" }], total: 3, offset: 1, limit: 1 });
+    expect(logContents(await items.manager.getLogs(session.id, { type: "log" }))).toEqual(["validating", "launching", "hello from app"]);
     await items.manager.stop(session.id);
   });
 

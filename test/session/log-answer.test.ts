@@ -38,6 +38,11 @@ describe("get_logs in Hypha 0.21.135's shape", () => {
     expect(answerLogs(sample(), "info", 0, null, "items")).toEqual({ items: [], total: 0, offset: 0, limit: null });
   });
 
+  it("takes type 'log' (the app manager's documented value) as the seed's log list: stdout, info, progress", () => {
+    expect(answerLogs(sample(), "log", 1, 2, "items")).toEqual({ items: [{ type: "stdout", content: "o1" }, { type: "stdout", content: "o2" }], total: 4, offset: 1, limit: 2 });
+    expect(answerLogs(sample(), "log", 0, null, "seed")).toEqual(["p1", "o1", "o2", "o3"]);
+  });
+
   it("pages the untyped items across types; limit 0 gives only the total, the seed's lists keep 'no limit'", () => {
     const paged = answerLogs(sample(), null, 2, 2, "items");
     expect(paged).toMatchObject({ items: [{ type: "stderr", content: "e1" }, { type: "stdout", content: "o2" }], total: 6, offset: 2, limit: 2 });
@@ -62,7 +67,7 @@ describe("get_logs in Hypha 0.21.135's shape", () => {
   });
 
   it("refuses a bad type, offset or limit, and a bad shape setting, saying what is accepted", () => {
-    expect(() => answerLogs(sample(), "debug", 0, null, "items")).toThrow(/Unknown log type "debug"\. Use one of stdout, stderr, info, error, progress/);
+    expect(() => answerLogs(sample(), "debug", 0, null, "items")).toThrow(/Unknown log type "debug"\. Use one of stdout, stderr, info, error, progress, log/);
     expect(() => answerLogs(sample(), null, -1, null, "items")).toThrow(/offset must be a non-negative integer/);
     expect(() => answerLogs(sample(), null, 0, 2.5, "items")).toThrow(/limit must be a non-negative integer/);
     expect(parseLogShape("seed", "--log-shape")).toBe("seed");

@@ -64,7 +64,7 @@ export class FakeSession implements WorkerSession {
   }
 
   /** The real answer builder over this session's lines, so the shapes match src/session exactly. */
-  getLogs(type: LogType | undefined, offset: number | undefined, limit: number | undefined, shape: LogShape = "seed"): unknown {
+  getLogs(type: string | undefined, offset: number | undefined, limit: number | undefined, shape: LogShape = "seed"): unknown {
     const logs = new SessionLogs();
     for (const line of this.logs) logs.append(line.type, line.text);
     return answerLogs(logs, type, offset, limit, shape);

@@ -12,8 +12,11 @@ import YAML from "yaml";
 import { resolveEnvOptions, upstreamVariableNotes } from "../../src/cli/env-options.js";
 import { normalizeServeArgv, resolveServeSettings } from "../../src/cli/serve-settings.js";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
+import { createWorkerService } from "../../src/hypha/service.js";
+import { CondaWorker } from "../../src/worker/conda-worker.js";
 import { AppManagerStandIn, logContents } from "../support/app-manager.js";
 import { fakePmEnv, fakePmPath } from "../support/fake-pm.js";
+import { inertEnvManager } from "../support/fake-worker-session.js";
 import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -80,6 +83,18 @@ describe("upstream's --use-local-url, which takes a value", () => {
     expect(resolveServeSettings({ "use-local-url": "False" }, URL_ENV).useLocalUrl).toBe(false);
     expect(resolveServeSettings({ "use-local-url": "http://hypha.internal:9527" }, URL_ENV).useLocalUrl).toBe("http://hypha.internal:9527");
     expect(() => resolveServeSettings({ "use-local-url": "sometimes" }, URL_ENV)).toThrow(/--use-local-url takes true, false or the http\(s\) URL/);
+  });
+
+  it("puts a URL value in the service's use_local_url, which apps.py uses as the apps' server_url", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "hcw-use-local-url-"));
+    try {
+      const worker = new CondaWorker({ env: inertEnvManager(dir), workingDir: path.join(dir, "work") });
+      const service = createWorkerService(worker, { serviceId: "w", visibility: "public", useLocalUrl: "http://hypha.internal:9527" });
+      expect(service.use_local_url).toBe("http://hypha.internal:9527");
+      expect(createWorkerService(worker, { serviceId: "w", visibility: "public" }).use_local_url).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

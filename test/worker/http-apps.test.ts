@@ -77,6 +77,18 @@ describe("an ASGI app (fixtures/apps/asgi-echo)", () => {
     expect([upper.status, await upper.text()]).toEqual([200, "GRÜSSE ÜBER HTTP"]);
     const missing = await fetch(url("asgi-echo/nowhere"));
     expect([missing.status, await missing.text()]).toEqual([404, "no such page: /nowhere"]);
+    // Concurrent requests each get their own receive/send callbacks and their own answer.
+    const words = Array.from({ length: 8 }, (_, i) => `word${i}`);
+    const answers = await Promise.all(words.map(async (word) => (await fetch(url("asgi-echo/upper"), { method: "POST", body: word })).text()));
+    expect(answers).toEqual(words.map((w) => w.toUpperCase()));
+    const times: number[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const t = performance.now();
+      expect((await fetch(url("asgi-echo/"))).status).toBe(200);
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    console.log(`[http-apps] ASGI GET through server → worker → bridge → Python and back: median ${times[10]!.toFixed(1)} ms over 20`);
     await manager.stop(session.id);
     // Once the app stopped, its service is gone: the route answers 404.
     await expect.poll(async () => (await fetch(url("asgi-echo/"))).status, { timeout: 15_000 }).toBe(404);

@@ -92,7 +92,7 @@ export async function run() {
         const config = localStartConfig("first-statement", manifest, { app_files_base_url: server.baseUrlFor("first-statement"), token: "bench-app-token" });
         const t = wallMs();
         const id = await worker.start(config);
-        const t0 = await waitFor(async () => firstStatementMs(await worker.get_logs(id, "stdout")), "BENCH_T0 in the worker's logs");
+        const t0 = await waitFor(async () => firstStatementMs((await worker.get_logs(id, "stdout")).items.map((item) => item.content)), "BENCH_T0 in the worker's logs");
         await waitFor(async () => (await worker.get_session_info(id)).status !== "running", "the app to complete");
         await worker.stop(id);
         return t0 - t;

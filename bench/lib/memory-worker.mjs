@@ -70,7 +70,7 @@ async function handle(message) {
       clearInterval(sampler);
       peak = Math.max(peak, process.memoryUsage().rss);
       const info = await worker.get_session_info(id);
-      const stdout = await worker.get_logs(id, "stdout");
+      const stdout = (await worker.get_logs(id, "stdout")).items.map((item) => item.content);
       return { status: info.status, seconds: (Date.now() - t) / 1000, peakRss: peak, keptLines: stdout.length, firstLine: stdout[0], lastLine: stdout[stdout.length - 1], ...rss() };
     }
     case "stopAll": {

@@ -20,6 +20,8 @@ export interface CommandDefinition {
   options: OptionSpec;
   /** Allows positional arguments. */
   allowPositionals?: boolean;
+  /** Rewrites argv before parsing (e.g. a flag that takes an optional value). */
+  normalizeArgv?: (argv: readonly string[]) => string[];
   /** Returns the process exit code. */
   run(values: Record<string, unknown>, positionals: string[], ctx: CommandContext): Promise<number>;
 }
@@ -28,7 +30,7 @@ export interface CommandDefinition {
 export function parseCommandArgs(def: CommandDefinition, argv: string[]): { values: Record<string, unknown>; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: def.normalizeArgv ? def.normalizeArgv(argv) : argv,
       options: { ...def.options, help: { type: "boolean", short: "h" } },
       allowPositionals: def.allowPositionals ?? false,
       strict: true,

@@ -45,9 +45,29 @@ export const ENV_OPTION_VARIABLES: Record<string, string> = {
   "cache-max-age": "HYPHA_CONDA_CACHE_MAX_AGE",
 };
 
+/**
+ * Upstream's names read after ours (hypha/workers/conda.py reads CONDA_CACHE_DIR in its built-in and
+ * env-only modes; its docs name HYPHA_CACHE_DIR). Its CLI's HYPHA_CONDA_CACHE_DIR is ours already.
+ */
+export const ENV_OPTION_UPSTREAM_VARIABLES: Record<string, readonly string[]> = {
+  "cache-dir": ["HYPHA_CACHE_DIR", "CONDA_CACHE_DIR"],
+};
+
+/** Notes for the operator's log: which settings came from upstream's variable names (names only). */
+export function upstreamVariableNotes(values: Record<string, unknown>, env: NodeJS.ProcessEnv): string[] {
+  const notes: string[] = [];
+  for (const flag of Object.keys(ENV_OPTION_UPSTREAM_VARIABLES)) {
+    const got = pick(values, env, flag);
+    if (got && got.source !== `--${flag}` && got.source !== ENV_OPTION_VARIABLES[flag]) {
+      notes.push(`--${flag}: read from ${got.source} (upstream's name; ${ENV_OPTION_VARIABLES[flag]} takes precedence)`);
+    }
+  }
+  return notes;
+}
+
 export const ENV_OPTIONS_HELP = [
   "Environment options (flag > environment variable > default):",
-  "  --cache-dir DIR            env cache root [HYPHA_CONDA_CACHE_DIR; default $XDG_CACHE_HOME/hypha-conda-worker or ~/.cache/hypha-conda-worker]",
+  "  --cache-dir DIR            env cache root [HYPHA_CONDA_CACHE_DIR > HYPHA_CACHE_DIR > CONDA_CACHE_DIR; default $XDG_CACHE_HOME/hypha-conda-worker or ~/.cache/hypha-conda-worker]",
   "  --package-manager NAME|PATH  mamba, micromamba, conda or an absolute path [HYPHA_CONDA_PACKAGE_MANAGER; default: detect mamba > micromamba > conda]",
   "  --no-bootstrap             never download micromamba when no package manager is found [HYPHA_CONDA_NO_BOOTSTRAP=1]",
   "  --micromamba-url URL       folder holding micromamba-<platform> and .sha256 for bootstrap (mirror) [HYPHA_CONDA_MICROMAMBA_URL]",
@@ -63,25 +83,27 @@ export const ENV_OPTIONS_HELP = [
 
 const PACKAGE_MANAGER_NAMES = ["mamba", "micromamba", "conda"];
 
-/** Reads one layered setting: the flag when given, else the variable when set and non-empty. */
+/** Reads one layered setting: the flag when given, else the first of its variables set and non-empty. */
 function pick(values: Record<string, unknown>, env: NodeJS.ProcessEnv, flag: string): { value: unknown; source: string } | undefined {
-  const variable = ENV_OPTION_VARIABLES[flag]!;
   if (values[flag] !== undefined) return { value: values[flag], source: `--${flag}` };
-  const fromEnv = env[variable];
-  if (fromEnv !== undefined && fromEnv.trim() !== "") return { value: fromEnv, source: variable };
+  for (const variable of [ENV_OPTION_VARIABLES[flag]!, ...(ENV_OPTION_UPSTREAM_VARIABLES[flag] ?? [])]) {
+    const fromEnv = env[variable];
+    if (fromEnv !== undefined && fromEnv.trim() !== "") return { value: fromEnv, source: variable };
+  }
   return undefined;
 }
 
-function invalid(flag: string, value: unknown, expected: string): ConfigError {
+function invalid(flag: string, value: unknown, expected: string, source?: string): ConfigError {
   const shown = quoteItem(typeof value === "string" ? value : String(value));
-  return new ConfigError(`invalid value ${shown} for --${flag} / ${ENV_OPTION_VARIABLES[flag]}: expected ${expected}`);
+  const from = source && source !== `--${flag}` && source !== ENV_OPTION_VARIABLES[flag] ? ` (from ${source})` : "";
+  return new ConfigError(`invalid value ${shown} for --${flag} / ${ENV_OPTION_VARIABLES[flag]}${from}: expected ${expected}`);
 }
 
 function parsed<T>(values: Record<string, unknown>, env: NodeJS.ProcessEnv, flag: string, parse: (text: string) => T | undefined, expected: string): T | undefined {
   const got = pick(values, env, flag);
   if (!got) return undefined;
   const result = typeof got.value === "string" ? parse(got.value) : undefined;
-  if (result === undefined) throw invalid(flag, got.value, expected);
+  if (result === undefined) throw invalid(flag, got.value, expected, got.source);
   return result;
 }
 

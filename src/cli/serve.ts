@@ -1,17 +1,18 @@
 /** `serve`: register the worker on a Hypha server and run apps until SIGINT/SIGTERM. */
-import { ConfigError, describeError } from "../errors.js";
+import { describeError } from "../errors.js";
 import { createEnvManager } from "../env/env-manager.js";
 import { createLogger } from "../logger.js";
 import { registerSecret } from "../redact.js";
 import { WorkerConnection } from "../hypha/serve-connection.js";
 import { DEFAULT_CONNECT_ATTEMPTS } from "../hypha/connect-retry.js";
-import { validateServiceId, type Visibility } from "../hypha/service.js";
 import { CondaWorker } from "../worker/conda-worker.js";
-import { defaultWorkingDir, parseWorkspaceList, resolvePassEnv } from "../worker/options.js";
 import type { CommandContext, CommandDefinition } from "./command.js";
-import { ENV_OPTION_SPECS, ENV_OPTIONS_HELP, resolveEnvOptions } from "./env-options.js";
+import { ENV_OPTION_SPECS, ENV_OPTIONS_HELP, resolveEnvOptions, upstreamVariableNotes } from "./env-options.js";
+import { normalizeServeArgv, resolveServeSettings } from "./serve-settings.js";
 import { createProgressRenderer } from "./render-progress.js";
 import { watchSignals } from "./signals.js";
+
+export { resolveServeSettings, type ServeSettings } from "./serve-settings.js";
 
 const USAGE = `Usage: hypha-conda-worker serve --server-url URL [options]
 
@@ -19,7 +20,7 @@ Registers a Hypha "server-app-worker" service that runs conda-python apps, print
 service id on stdout, and serves until SIGINT/SIGTERM (stop every session, unregister, exit 0; a
 second signal exits at once).
 
-Connection (flag > environment variable):
+Connection (flag > environment variable > default):
   --server-url URL            Hypha server, e.g. https://hypha.aicell.io [HYPHA_SERVER_URL; required]
   --workspace WS              workspace to register in (the token's workspace) [HYPHA_WORKSPACE]
   --token TOKEN               the worker's token; never passed to apps [HYPHA_TOKEN]
@@ -27,101 +28,36 @@ Connection (flag > environment variable):
   --client-id ID              client id of the worker's connection [HYPHA_CLIENT_ID; default random]
   --visibility public|protected  [HYPHA_VISIBILITY; default protected, which still lets the server's
                               internal client (workspace public) call the worker]
-  --disable-ssl               do not verify TLS certificates of the server
-  --use-local-url             ask the server to give apps its local URL (worker next to the server)
+  --disable-ssl               do not verify TLS certificates of the server [HYPHA_DISABLE_SSL=1]
+  --use-local-url [true|false|URL]  ask the server to give apps its local URL (worker next to the
+                              server), or URL (e.g. a proxy)
   --connect-attempts N        attempts at the first connection before giving up; temporary failures are
                               retried with back-off and jitter, a rejected token or bad URL is not
                               [HYPHA_CONDA_CONNECT_ATTEMPTS; default ${DEFAULT_CONNECT_ATTEMPTS}; 0 = no limit]
 
-Worker:
-  --authorized-workspaces A,B only these workspaces may start apps [HYPHA_CONDA_AUTHORIZED_WORKSPACES]
-  --working-dir DIR           per-session working directories [HYPHA_CONDA_WORKING_DIR; default under the temp dir]
+Worker (several variables: the first set one wins):
+  --authorized-workspaces A,B only these workspaces may start apps
+                              [HYPHA_CONDA_AUTHORIZED_WORKSPACES > HYPHA_AUTHORIZED_WORKSPACES > CONDA_AUTHORIZED_WORKSPACES]
+  --working-dir DIR           per-session working directories; default under the temp dir
+                              [HYPHA_CONDA_WORKING_DIR > HYPHA_WORKING_DIR > CONDA_WORKING_DIR]
   --pass-env NAME[=VALUE]     pass a variable to every app; repeatable (HYPHA_*, CONDA_*, PATH... refused)
-  -v, --verbose               debug logs on stderr
+  --log-shape items|seed      get_logs answer: items = Hypha 0.21.135's {items, total, offset, limit}
+                              (+ the seed's log/error lists when untyped); seed = the seed's lists only
+                              [HYPHA_CONDA_LOG_SHAPE; default items]
+  -v, --verbose               debug logs on stderr [CONDA_VERBOSE=1; or HYPHA_LOGLEVEL=DEBUG|INFO|WARNING|ERROR]
+
+Upstream's command line (python -m hypha.workers.conda ...) works with the same flags; HYPHA_RUN_FROM_ENV
+is accepted and ignored (the environment is always read).
 
 ${ENV_OPTIONS_HELP}
 `;
-
-const VISIBILITIES: readonly Visibility[] = ["public", "protected"];
-
-/** Reads a setting: the flag when given, else the environment variable when non-empty. */
-function setting(values: Record<string, unknown>, env: NodeJS.ProcessEnv, flag: string, variable: string): string | undefined {
-  const fromFlag = values[flag];
-  if (typeof fromFlag === "string" && fromFlag !== "") return fromFlag;
-  const fromEnv = env[variable];
-  return fromEnv !== undefined && fromEnv !== "" ? fromEnv : undefined;
-}
-
-export interface ServeSettings {
-  serverUrl: string;
-  workspace?: string;
-  token?: string;
-  serviceId: string;
-  clientId?: string;
-  visibility: Visibility;
-  authorizedWorkspaces?: string[];
-  workingDir: string;
-  passEnv: Record<string, string>;
-  disableSsl: boolean;
-  useLocalUrl: boolean;
-  /** Attempts at the first connection (0 = no limit). */
-  connectAttempts: number;
-  verbose: boolean;
-}
-
-function resolveConnectAttempts(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_CONNECT_ATTEMPTS;
-  if (!/^\d{1,6}$/.test(raw)) throw new ConfigError(`--connect-attempts (HYPHA_CONDA_CONNECT_ATTEMPTS) must be a whole number of attempts (0 = no limit), got '${raw}'.`);
-  return Number(raw);
-}
-
-/** Validates every serve setting before anything is started. */
-export function resolveServeSettings(values: Record<string, unknown>, env: NodeJS.ProcessEnv): ServeSettings {
-  const serverUrl = setting(values, env, "server-url", "HYPHA_SERVER_URL");
-  if (!serverUrl) throw new ConfigError("serve needs the Hypha server URL: pass --server-url URL or set HYPHA_SERVER_URL.");
-  let parsed: URL;
-  try {
-    parsed = new URL(serverUrl);
-  } catch {
-    throw new ConfigError(`--server-url (HYPHA_SERVER_URL) '${serverUrl}' is not a URL; expected e.g. https://hypha.aicell.io.`);
-  }
-  if (!["http:", "https:", "ws:", "wss:"].includes(parsed.protocol)) {
-    throw new ConfigError("--server-url (HYPHA_SERVER_URL) must be an http(s) or ws(s) URL.");
-  }
-  const visibility = (setting(values, env, "visibility", "HYPHA_VISIBILITY") ?? "protected") as Visibility;
-  if (!VISIBILITIES.includes(visibility)) {
-    throw new ConfigError(`--visibility (HYPHA_VISIBILITY) must be public or protected, got '${visibility}'.`);
-  }
-  const serviceId = validateServiceId(setting(values, env, "service-id", "HYPHA_SERVICE_ID") ?? "conda-worker");
-  const clientId = setting(values, env, "client-id", "HYPHA_CLIENT_ID");
-  if (clientId !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(clientId)) {
-    throw new ConfigError("--client-id (HYPHA_CLIENT_ID) may contain only letters, digits, '-' and '_'.");
-  }
-  const workspace = setting(values, env, "workspace", "HYPHA_WORKSPACE");
-  const token = setting(values, env, "token", "HYPHA_TOKEN");
-  const authorized = parseWorkspaceList(setting(values, env, "authorized-workspaces", "HYPHA_CONDA_AUTHORIZED_WORKSPACES"), "--authorized-workspaces (HYPHA_CONDA_AUTHORIZED_WORKSPACES)");
-  return {
-    serverUrl,
-    ...(workspace ? { workspace } : {}),
-    ...(token ? { token } : {}),
-    serviceId,
-    ...(clientId ? { clientId } : {}),
-    visibility,
-    ...(authorized ? { authorizedWorkspaces: authorized } : {}),
-    workingDir: setting(values, env, "working-dir", "HYPHA_CONDA_WORKING_DIR") ?? defaultWorkingDir(),
-    passEnv: resolvePassEnv((values["pass-env"] as string[] | undefined) ?? [], env),
-    disableSsl: values["disable-ssl"] === true,
-    useLocalUrl: values["use-local-url"] === true,
-    connectAttempts: resolveConnectAttempts(setting(values, env, "connect-attempts", "HYPHA_CONDA_CONNECT_ATTEMPTS")),
-    verbose: values.verbose === true,
-  };
-}
 
 async function run(values: Record<string, unknown>, _positionals: string[], ctx: CommandContext): Promise<number> {
   const settings = resolveServeSettings(values, ctx.env);
   const envOptions = resolveEnvOptions(values, ctx.env);
   registerSecret(settings.token);
-  const logger = createLogger({ level: settings.verbose ? "debug" : "info", write: (line) => ctx.stderr.write(line) });
+  const logger = createLogger({ level: settings.logLevel, write: (line) => ctx.stderr.write(line) });
+  for (const note of [...settings.notes, ...upstreamVariableNotes(values, ctx.env)]) logger.info(note);
   const env = createEnvManager(envOptions, { env: ctx.env });
   const renderer = createProgressRenderer({ stream: ctx.stderr, isTTY: ctx.isTTY });
   try {
@@ -134,6 +70,7 @@ async function run(values: Record<string, unknown>, _positionals: string[], ctx:
     env,
     workingDir: settings.workingDir,
     passEnv: settings.passEnv,
+    logShape: settings.logShape,
     logger,
     ...(settings.authorizedWorkspaces ? { authorizedWorkspaces: settings.authorizedWorkspaces } : {}),
     ...(settings.workspace ? { workerWorkspace: settings.workspace } : {}),
@@ -195,6 +132,7 @@ export const serveCommand: CommandDefinition = {
   name: "serve",
   summary: "register the worker on a Hypha server and run apps",
   usage: USAGE,
+  normalizeArgv: normalizeServeArgv,
   options: {
     ...ENV_OPTION_SPECS,
     "server-url": { type: "string" },
@@ -207,8 +145,9 @@ export const serveCommand: CommandDefinition = {
     "working-dir": { type: "string" },
     "pass-env": { type: "string", multiple: true },
     "disable-ssl": { type: "boolean" },
-    "use-local-url": { type: "boolean" },
+    "use-local-url": { type: "string" },
     "connect-attempts": { type: "string" },
+    "log-shape": { type: "string" },
     verbose: { type: "boolean", short: "v" },
   },
   run,

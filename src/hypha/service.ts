@@ -21,7 +21,7 @@ export interface WorkerServiceOptions {
   name?: string;
   description?: string;
   /** Ask the server to hand apps its local_base_url (worker next to the server, e.g. same cluster). */
-  useLocalUrl?: boolean;
+  useLocalUrl?: boolean | string;
   /** Extra workspaces allowed to call a protected worker directly (the server's `public` always is). */
   authorizedWorkspaces?: string[];
   logger?: Logger;

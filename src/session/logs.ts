@@ -11,6 +11,11 @@ export const LOG_TYPES: readonly LogType[] = ["stdout", "stderr", "info", "error
 /** The seed's get_logs split: `log` holds stdout, info and progress; `error` holds stderr and error. */
 const LOG_GROUP: readonly LogType[] = ["stdout", "info", "progress"];
 const ERROR_GROUP: readonly LogType[] = ["stderr", "error"];
+/**
+ * What get_logs' `type` may name: an entry type, or `log`, the seed's name for its non-error list (hypha
+ * 0.21.135's app manager documents `type` as "'log', 'error', or None").
+ */
+export const LOG_FILTERS: readonly string[] = [...LOG_TYPES, "log"];
 
 export const DEFAULT_LOG_LIMITS: LogLimits = { maxLines: 10_000, maxBytes: 4 * 1024 * 1024 };
 /** A single line longer than this is cut (a newline-free flood must not become one giant entry). */
@@ -26,6 +31,12 @@ export interface LogEntry {
 }
 
 export type LogsView = string[] | { log: string[]; error: string[] };
+
+/** One entry of Hypha 0.21.135's get_logs answer. */
+export interface LogItem {
+  type: LogType;
+  content: string;
+}
 
 /** Validates log limits from an owner; throws a SessionError naming the bad value. */
 export function validateLogLimits(limits: LogLimits): LogLimits {
@@ -107,24 +118,40 @@ export class SessionLogs {
   view(type?: string | null, offset?: number | null, limit?: number | null): LogsView {
     const start = checkIndex("offset", offset ?? 0);
     const count = limit === undefined || limit === null || limit === 0 ? undefined : checkIndex("limit", limit);
-    if (type !== undefined && type !== null && type !== "") {
-      if (!LOG_TYPES.includes(type as LogType)) {
-        throw new SessionError("E_USAGE", `Unknown log type ${JSON.stringify(type)}. Use one of ${LOG_TYPES.join(", ")}, or omit the type for {log, error}.`);
-      }
-      return page(this.linesOf([type as LogType]), start, count);
-    }
+    const types = checkType(type);
+    if (types) return page(this.linesOf(types), start, count);
     return { log: page(this.linesOf(LOG_GROUP), start, count), error: page(this.linesOf(ERROR_GROUP), start, count) };
   }
 
-  private linesOf(types: readonly LogType[]): string[] {
-    const lines: string[] = [];
-    const lost = types.reduce((sum, t) => sum + this.dropped[t], 0);
-    if (lost > 0) lines.push(`[... ${lost} earlier ${types.join("/")} lines truncated (log limits: ${this.limits.maxLines} lines, ${this.limits.maxBytes} bytes) ...]`);
+  /**
+   * Every retained entry of `types` (all types when omitted) in order, as 0.21.135's items; a first item
+   * (of the filtered type, else `info`) says how many were dropped by the limits.
+   */
+  items(type?: string | null): LogItem[] {
+    const types = checkType(type) ?? LOG_TYPES;
+    return this.collect(types, types.length === 1 ? types[0]! : "info");
+  }
+
+  private collect(types: readonly LogType[], markerType: LogType): LogItem[] {
+    const items: LogItem[] = [];
+    const marker = this.truncationMarker(types);
+    if (marker) items.push({ type: markerType, content: marker });
     for (let i = this.head; i < this.entries.length; i += 1) {
       const entry = this.entries[i]!;
-      if (types.includes(entry.type)) lines.push(entry.text);
+      if (types.includes(entry.type)) items.push({ type: entry.type, content: entry.text });
     }
-    return lines;
+    return items;
+  }
+
+  private truncationMarker(types: readonly LogType[]): string | undefined {
+    const lost = types.reduce((sum, t) => sum + this.dropped[t], 0);
+    if (lost === 0) return undefined;
+    const which = types.length === LOG_TYPES.length ? "" : ` ${types.join("/")}`;
+    return `[... ${lost} earlier${which} lines truncated (log limits: ${this.limits.maxLines} lines, ${this.limits.maxBytes} bytes) ...]`;
+  }
+
+  private linesOf(types: readonly LogType[]): string[] {
+    return this.collect(types, types[0]!).map((item) => item.content);
   }
 
   private dropOldest(): void {
@@ -143,13 +170,23 @@ function entrySize(text: string): number {
   return Buffer.byteLength(text) + ENTRY_OVERHEAD_BYTES;
 }
 
-function checkIndex(name: string, value: number): number {
+/** The one type asked for (as a list), or undefined when none was; an unknown type is a SessionError. */
+function checkType(type: string | null | undefined): readonly LogType[] | undefined {
+  if (type === undefined || type === null || type === "") return undefined;
+  if (type === "log") return LOG_GROUP;
+  if (!LOG_TYPES.includes(type as LogType)) {
+    throw new SessionError("E_USAGE", `Unknown log type ${JSON.stringify(type)}. Use one of ${LOG_FILTERS.join(", ")}, or omit the type for every entry.`);
+  }
+  return [type as LogType];
+}
+
+export function checkIndex(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 0) {
     throw new SessionError("E_USAGE", `get_logs ${name} must be a non-negative integer, got ${JSON.stringify(value)}.`);
   }
   return value;
 }
 
-function page(lines: string[], offset: number, limit: number | undefined): string[] {
+export function page<T>(lines: T[], offset: number, limit: number | undefined): T[] {
   return limit === undefined ? lines.slice(offset) : lines.slice(offset, offset + limit);
 }

@@ -13,6 +13,7 @@ import { forgetSecret, redact, registerSecret } from "../redact.js";
 import { buildChildEnv } from "./child-env.js";
 import { EarlyExitError, appIdentityOf, describeExit, launchApp } from "./launch.js";
 import { SessionLogs, type LogsView } from "./logs.js";
+import { answerLogs, type LogShape, type LogsAnswer } from "./log-answer.js";
 import type { AppExit, AppProcess } from "./process.js";
 import { SessionResources } from "./resources.js";
 import { prepareApp } from "./prepare.js";
@@ -80,8 +81,9 @@ export class Session {
     return this.exitInfo;
   }
 
-  getLogs(type?: string | null, offset?: number | null, limit?: number | null): LogsView {
-    return this.logs.view(type, offset, limit);
+  /** get_logs in `shape`; line lists (the seed's view) by default, for local callers. */
+  getLogs(type?: string | null, offset?: number | null, limit?: number | null, shape: LogShape = "seed"): LogsAnswer | LogsView {
+    return answerLogs(this.logs, type, offset, limit, shape);
   }
 
   /** Subscribes to status changes; returns the unsubscribe function. */

@@ -10,8 +10,10 @@ import { silentLogger, type Logger } from "../logger.js";
 import { redact } from "../redact.js";
 import type { EnvManager } from "../env/types.js";
 import type { ServiceMode } from "../bridge/types.js";
-import type { ExecuteResult, LogType, SessionDeps, SessionInfo, SessionStartOptions, StartConfig } from "../session/types.js";
+import type { ExecuteResult, SessionDeps, SessionInfo, SessionStartOptions, StartConfig } from "../session/types.js";
 import { prepareWorkspaceDir } from "../session/working-dir.js";
+import { DEFAULT_LOG_SHAPE, type LogShape } from "../session/log-answer.js";
+import { LOG_FILTERS } from "../session/logs.js";
 import { assertMayStart, assertOperator, assertSessionAccess, assertWorkspaceAccess, resolveCaller } from "./authorize.js";
 import { DEFAULT_LOG_LIMITS, DEFAULT_START_TIMEOUT_S, DEFAULT_STOP_GRACE_MS, type WorkerOptions } from "./options.js";
 import { createProgressForwarder } from "./progress-forwarder.js";
@@ -28,7 +30,7 @@ export interface WorkerSession {
   start(options: SessionStartOptions): Promise<void>;
   stop(): Promise<void>;
   info(): SessionInfo;
-  getLogs(type?: LogType, offset?: number, limit?: number): unknown;
+  getLogs(type: string | undefined, offset: number | undefined, limit: number | undefined, shape: LogShape): unknown;
   execute(code: string, timeoutMs: number): Promise<ExecuteResult>;
   waitForService(id: string, timeoutMs: number): Promise<void>;
   /** Resolves when the app has ended (completed, failed or stopped). */
@@ -54,7 +56,6 @@ export interface CondaWorkerOptions extends Partial<Omit<WorkerOptions, "envOpti
 }
 
 const PROGRESS_FLUSH_MS = 3_000;
-const LOG_TYPES: readonly LogType[] = ["stdout", "stderr", "info", "error", "progress"];
 const LIVE: ReadonlySet<SessionInfo["status"]> = new Set(["starting", "running"]);
 
 export class CondaWorker {
@@ -195,13 +196,13 @@ export class CondaWorker {
     const id = requireString(session_id, "session_id", "get_logs");
     const session = this.sessions.get(id);
     assertSessionAccess(resolveCaller(undefined, context), id, session?.info().workspace);
-    if (type !== undefined && type !== null && !LOG_TYPES.includes(type as LogType)) {
-      throw new ConfigError(`get_logs: type must be one of ${LOG_TYPES.join(", ")} (or omitted for {log, error}).`);
+    if (type !== undefined && type !== null && type !== "" && !LOG_FILTERS.includes(type as string)) {
+      throw new ConfigError(`get_logs: type must be one of ${LOG_FILTERS.join(", ")} (or omitted for every entry).`);
     }
     const from = optionalInt(offset, "offset", 0);
     const count = optionalInt(limit, "limit", 0);
     if (!session) throw notFound(id);
-    return session.getLogs((type ?? undefined) as LogType | undefined, from, count);
+    return session.getLogs((type || undefined) as string | undefined, from, count, this.options.logShape ?? DEFAULT_LOG_SHAPE);
   }
 
   async prepare_workspace(workspace: unknown, context?: CallContext): Promise<void> {

@@ -4,6 +4,7 @@ import path from "node:path";
 import { ConfigError } from "../errors.js";
 import type { EnvOptions } from "../env/types.js";
 import type { LogLimits } from "../session/types.js";
+import type { LogShape } from "../session/log-answer.js";
 import type { Logger } from "../logger.js";
 
 export interface WorkerOptions {
@@ -12,6 +13,8 @@ export interface WorkerOptions {
   /** Root of the per-session working directories. */
   workingDir: string;
   logLimits: LogLimits;
+  /** Answer of get_logs: `items` (Hypha 0.21.135's, plus the seed's lists when untyped) or `seed`. */
+  logShape: LogShape;
   /** Grace between SIGTERM and SIGKILL when a session stops. */
   stopGraceMs: number;
   /** When non-empty, only these workspaces may start apps. */

@@ -6,7 +6,7 @@ import type { HyphaServer } from "../../src/hypha/connect.js";
 import type { RegisteredWorkerService } from "../../src/hypha/service.js";
 import type { CondaWorker } from "../../src/worker/conda-worker.js";
 import { FailedStartRetention } from "../../src/worker/failed-starts.js";
-import type { AppManagerStandIn } from "../support/app-manager.js";
+import { logContents, type AppManagerStandIn } from "../support/app-manager.js";
 import { fakeSessionFactory } from "../support/fake-worker-session.js";
 import type { HyphaTestServer } from "../support/hypha-server.js";
 import { ALICE, closeWorkerBed, openWorkerBed } from "./worker-bed.js";
@@ -39,7 +39,7 @@ describe("failed starts against the app manager's real flow", () => {
     expect(failed.map((s) => s.stopCalls)).toEqual([1, 0, 0]);
     expect(worker.sessionIds()).toEqual(failed.slice(1).map((s) => s.config.id));
     const stderr = await worker.get_logs(failed[2]!.config.id, "stderr");
-    expect(String(stderr)).toMatch(/RuntimeError: boom/);
+    expect(logContents(stderr).join("\n")).toMatch(/RuntimeError: boom/);
   });
 
   it("a start that returns without the service gets get_logs then stop, and fails with the server's timeout message", async () => {

@@ -73,8 +73,8 @@ describe("the Python server's kwargs convention, every method", () => {
     expect(info.metadata).not.toHaveProperty("_rtype");
     const listed = (await (svc.list_sessions as Fn)(kw({ workspace: "ws-user-alice", context: ALICE_CTX }))) as Array<{ session_id: string }>;
     expect(listed.map((s) => s.session_id)).toContain("ws-user-alice/_rapp_kw1");
-    expect(await (svc.get_logs as Fn)("ws-user-alice/_rapp_kw1", kw({ type: "progress", offset: 1, limit: 1, context: ALICE_CTX }))).toEqual(["resolving"]);
-    expect(await (svc.get_logs as Fn)("ws-user-alice/_rapp_kw1", kw({ context: ALICE_CTX }))).toMatchObject({ log: expect.arrayContaining(["hello from hello"]), error: [] });
+    expect(await (svc.get_logs as Fn)("ws-user-alice/_rapp_kw1", kw({ type: "progress", offset: 1, limit: 1, context: ALICE_CTX }))).toEqual({ items: [{ type: "progress", content: "resolving" }], total: 3, offset: 1, limit: 1 });
+    expect(await (svc.get_logs as Fn)("ws-user-alice/_rapp_kw1", kw({ context: ALICE_CTX }))).toMatchObject({ items: expect.arrayContaining([{ type: "stdout", content: "hello from hello" }]), log: expect.arrayContaining(["hello from hello"]), error: [] });
     const executed = (await (svc.execute as Fn)("ws-user-alice/_rapp_kw1", kw({ script: "print(1)", config: { timeout: 2 }, context: ALICE_CTX }))) as { status: string };
     expect(executed.status).toBe("ok");
     expect(factory.created.at(-1)!.executed).toEqual([{ code: "print(1)", timeoutMs: 2000 }]);
@@ -124,7 +124,7 @@ describe("positional calls from a user's own client", () => {
   it("work within the caller's workspace", async () => {
     const svc = await alice.getService(registered.id);
     expect(await (svc.start as Fn)(startConfig("_rapp_pos"))).toBe("ws-user-alice/_rapp_pos");
-    expect(await (svc.get_logs as Fn)("ws-user-alice/_rapp_pos", "stdout", 0, 5)).toEqual(["hello from hello"]);
+    expect(await (svc.get_logs as Fn)("ws-user-alice/_rapp_pos", "stdout", 0, 5)).toEqual({ items: [{ type: "stdout", content: "hello from hello" }], total: 1, offset: 0, limit: 5 });
     expect(((await (svc.list_sessions as Fn)("ws-user-alice")) as unknown[]).length).toBe(1);
     await (svc.stop as Fn)("ws-user-alice/_rapp_pos");
   });

@@ -6,7 +6,7 @@
  */
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { AppManagerStandIn } from "../support/app-manager.js";
+import { logContents, type AppManagerStandIn } from "../support/app-manager.js";
 import type { HyphaTestServer } from "../support/hypha-server.js";
 import { ALICE } from "./support/rig.js";
 import { pollUntil, rssBytes } from "./support/proc.js";
@@ -66,13 +66,13 @@ it(`a ${FLOOD_MB} MB output flood: bounded worker memory, truncated logs with a 
   // Bounded: the log buffer holds 4 MiB; the rest is garbage awaiting V8's collector. Measured growth is
   // flat in the flood size (+83 MB at 100 MB, +93 MB at 500 MB, +99 MB at 1.5 GB), so a fixed ceiling.
   expect(peakRss - idleRss).toBeLessThan(160 * 2 ** 20);
-  const stdout = (await manager.getLogs(session.id, { type: "stdout" })) as string[];
+  const stdout = logContents(await manager.getLogs(session.id, { type: "stdout" }));
   expect(stdout[0]).toMatch(/^\[\.\.\. \d+ earlier stdout lines truncated \(log limits: /);
   expect(stdout.at(-1)).toBe("flood done");
   expect(stdout.length).toBeLessThanOrEqual(10_001);
   await manager.stop(session.id);
 
   const after = await manager.start("after", { ...ALICE, workerId: worker.serviceId, timeout: 60 });
-  expect(await pollUntil(async () => ((await manager.getLogs(after.id, { type: "stdout" })) as string[]).includes("after the flood"), 15_000, 100)).toBe(true);
+  expect(await pollUntil(async () => logContents(await manager.getLogs(after.id, { type: "stdout" })).includes("after the flood"), 15_000, 100)).toBe(true);
   await manager.stop(after.id);
 }, 180_000);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { cacheLayout } from "../../src/env/cache/cache-layout.js";
 import { liveLeases } from "../../src/env/cache/lease.js";
 import { readMarker } from "../../src/env/cache/marker.js";
-import type { AppManagerStandIn } from "../support/app-manager.js";
+import { logContents, type AppManagerStandIn } from "../support/app-manager.js";
 import { readInvocationLog } from "../support/fake-pm.js";
 import type { HyphaTestServer } from "../support/hypha-server.js";
 import { leftoversIn, ALICE } from "./support/rig.js";
@@ -75,7 +75,7 @@ it("a worker SIGKILLed mid-create: the next worker rebuilds, never uses the part
   expect(creates).toHaveLength(2);
   expect(await readMarker(String(info.metadata.env_prefix))).toMatchObject({ hash: info.metadata.env_hash });
   expect(
-    await pollUntil(async () => ((await manager.getLogs(session.id, { type: "stdout" })) as string[]).join("\n").includes("rebuilt app ran with tinylib"), 15_000, 100),
+    await pollUntil(async () => logContents(await manager.getLogs(session.id, { type: "stdout" })).join("\n").includes("rebuilt app ran with tinylib"), 15_000, 100),
   ).toBe(true);
   await manager.stop(session.id);
   const left = leftoversIn(cacheDir, path.join(root, "work-b"));

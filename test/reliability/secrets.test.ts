@@ -9,7 +9,7 @@
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { AppManagerStandIn } from "../support/app-manager.js";
+import { logContents, type AppManagerStandIn } from "../support/app-manager.js";
 import { readInvocationLog } from "../support/fake-pm.js";
 import type { HyphaTestServer } from "../support/hypha-server.js";
 import { ALICE } from "./support/rig.js";
@@ -65,7 +65,7 @@ it("no token or worker secret reaches an app, the package manager, a log, a prog
   // The app's environment: its own token as HYPHA_TOKEN, nothing of the worker's.
   let pid = 0;
   await pollUntil(async () => {
-    const line = ((await manager.getLogs(session.id, { type: "stdout" })) as string[]).find((l) => l.includes(" pid "));
+    const line = logContents(await manager.getLogs(session.id, { type: "stdout" })).find((l) => l.includes(" pid "));
     pid = Number(/ pid (\d+)/.exec(line ?? "")?.[1] ?? 0);
     return pid > 0;
   }, 15_000, 100);

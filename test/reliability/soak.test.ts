@@ -5,6 +5,7 @@
  * Unit-level variants: test/session/process.test.ts, test/session/session.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { logContents } from "../support/app-manager.js";
 import { ALICE, Rig } from "./support/rig.js";
 import { isRunning, liveDescendants, openFdCount, pidsWithCmdline, pollUntil } from "./support/proc.js";
 
@@ -89,7 +90,7 @@ describe("an app that ignores SIGTERM and forks grandchildren", () => {
     const id = (await rig.call("start", [config])) as string;
     let pids: number[] = [];
     await pollUntil(async () => {
-      const stdout = (await rig.call("get_logs", [id], { type: "stdout" })) as string[];
+      const stdout = logContents(await rig.call("get_logs", [id], { type: "stdout" }));
       const line = stdout.find((l) => l.startsWith("PIDS "));
       if (line) pids = line.slice(5).split(" ").map(Number);
       return pids.length === 4;

@@ -7,7 +7,7 @@
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { AppManagerStandIn, AppSession } from "../support/app-manager.js";
+import { logContents, type AppManagerStandIn, type AppSession } from "../support/app-manager.js";
 import { readInvocationLog } from "../support/fake-pm.js";
 import type { HyphaTestServer } from "../support/hypha-server.js";
 import { ALICE, leftoversIn } from "./support/rig.js";
@@ -57,7 +57,7 @@ it(`${STARTS} concurrent starts over two worker processes on one cache → exact
   expect(new Set(infos.map((i) => i.metadata.env_hash)).size).toBe(1);
   expect(infos.filter((i) => i.metadata.env_status === "created")).toHaveLength(1);
   const ran = await pollUntil(async () => {
-    const outs = await Promise.all(sessions.map((s) => manager.getLogs(s.id, { type: "stdout" }) as Promise<string[]>));
+    const outs = (await Promise.all(sessions.map((s) => manager.getLogs(s.id, { type: "stdout" })))).map(logContents);
     return outs.every((lines, i) => lines.join("\n").includes(`twin ran ${sessions[i]!.client_id} 2.0`));
   }, 30_000, 200);
   expect(ran).toBe(true);

@@ -20,9 +20,11 @@ import {
   type CallerIdentity,
   type ProgressBehaviour,
 } from "./app-manager/sessions.js";
+import { coreError, itemsFromRecords, recordsFromItems } from "./app-manager/logs.js";
 import { callWithKwargsOn, findWorker, listReachableWorkers, type RemoteService, type SelectionMode, type WorkerInfo } from "./app-manager/workers.js";
 
 export type { AppSession, CallerIdentity, FileRequest, ProgressBehaviour, WorkerInfo };
+export { logContents, type ItemsAnswer } from "./app-manager/logs.js";
 
 export interface InstalledApp {
   app_id: string;
@@ -64,14 +66,6 @@ export interface WorkerCall {
   method: string;
   positional: unknown[];
   kwargs: Record<string, unknown>;
-}
-
-/** apps.py `_extract_core_error`: a logs dict's non-empty `error` list wins over the exception text. */
-function coreError(error: unknown, logs: unknown): string {
-  const errors = logs && typeof logs === "object" && !Array.isArray(logs) ? (logs as { error?: unknown }).error : undefined;
-  if (Array.isArray(errors) && errors.length > 0) return errors.join("\n");
-  if (typeof errors === "string" && errors !== "") return errors;
-  return (error as Error).message;
 }
 
 export class AppManagerStandIn {
@@ -165,6 +159,8 @@ export class AppManagerStandIn {
       session.start_result = await this.callWorker(worker, "start", [config], { context });
       started = true;
       session.recorded = true;
+      // apps.py caches a python-eval app's logs in its records (its process has already ended).
+      if (manifest.type === "python-eval") session.logs = recordsFromItems(await this.callWorker(worker, "get_logs", [session.id], { context }).catch(() => undefined));
       if (waitFor !== false) await waitForService(this.server, `${session.id}:${waitFor}`, timeoutS * 1000, () => !this.sessions.has(session.id));
       session.state = "running";
       return session;
@@ -208,12 +204,21 @@ export class AppManagerStandIn {
     }
   }
 
-  /** `get_logs(session_id, type=..., offset=..., limit=..., context=...)`; unset values go as null like Python's None. */
+  /**
+   * apps.py get_logs: `get_logs(session_id, type=..., offset=..., limit=..., context=...)` (unset values go as
+   * null like Python's None), the worker's answer returned unchanged; when the worker call fails, the logs
+   * kept in the records (python-eval only) in 0.21.135's shape, else the worker's error.
+   */
   async getLogs(sessionId: string, options: { type?: string; offset?: number; limit?: number } = {}): Promise<unknown> {
     const session = this.sessions.get(sessionId);
-    if (!session) throw new Error(`Session ${sessionId} is not running`);
+    if (!session) throw new Error(`Server app instance not found: ${sessionId}`);
     const kwargs = { type: options.type ?? null, offset: options.offset ?? 0, limit: options.limit ?? null, context: session.context };
-    return this.callWorker(session.worker, "get_logs", [sessionId], kwargs);
+    try {
+      return await this.callWorker(session.worker, "get_logs", [sessionId], kwargs);
+    } catch (error) {
+      if (session.logs) return itemsFromRecords(session.logs, kwargs.type, kwargs.offset, kwargs.limit);
+      throw error;
+    }
   }
 
   listSessions(): AppSession[] {

@@ -3,6 +3,8 @@
  * convention and authorization rather than processes: it goes through the same statuses and records calls.
  */
 import type { EnvManager } from "../../src/env/types.js";
+import { answerLogs, type LogShape } from "../../src/session/log-answer.js";
+import { SessionLogs } from "../../src/session/logs.js";
 import type { ExecuteResult, LogType, SessionDeps, SessionInfo, SessionStartOptions, StartConfig } from "../../src/session/types.js";
 import type { SessionFactory, WorkerSession } from "../../src/worker/conda-worker.js";
 
@@ -11,6 +13,8 @@ export interface FakeBehaviour {
   outcome?: "serve" | "complete" | "fail" | "never-register";
   /** Progress messages start emits, in order. */
   progress?: string[];
+  /** Lines the app writes to stderr while starting. */
+  stderr?: string[];
 }
 
 export class FakeSession implements WorkerSession {
@@ -29,6 +33,7 @@ export class FakeSession implements WorkerSession {
       this.logs.push({ type: "progress", text: message });
     }
     this.logs.push({ type: "stdout", text: `hello from ${this.config.app_id}` });
+    for (const text of this.behaviour.stderr ?? []) this.logs.push({ type: "stderr", text });
     if (this.behaviour.outcome === "fail") {
       this.status = "failed";
       this.error = "Traceback (most recent call last):\nRuntimeError: boom";
@@ -58,13 +63,11 @@ export class FakeSession implements WorkerSession {
     };
   }
 
-  getLogs(type?: LogType, offset = 0, limit?: number): unknown {
-    const pick = (types: LogType[]) => {
-      const lines = this.logs.filter((l) => types.includes(l.type)).map((l) => l.text).slice(offset);
-      return limit === undefined ? lines : lines.slice(0, limit);
-    };
-    if (type) return pick([type]);
-    return { log: pick(["stdout", "info", "progress"]), error: pick(["stderr", "error"]) };
+  /** The real answer builder over this session's lines, so the shapes match src/session exactly. */
+  getLogs(type: string | undefined, offset: number | undefined, limit: number | undefined, shape: LogShape = "seed"): unknown {
+    const logs = new SessionLogs();
+    for (const line of this.logs) logs.append(line.type, line.text);
+    return answerLogs(logs, type, offset, limit, shape);
   }
 
   async execute(code: string, timeoutMs: number): Promise<ExecuteResult> {

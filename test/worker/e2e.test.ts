@@ -14,7 +14,7 @@ import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
 import { registerWorkerService, type RegisteredWorkerService } from "../../src/hypha/service.js";
 import { registerSecret } from "../../src/redact.js";
 import { CondaWorker } from "../../src/worker/conda-worker.js";
-import { AppManagerStandIn } from "../support/app-manager.js";
+import { AppManagerStandIn, logContents } from "../support/app-manager.js";
 import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
 import { makeTempRoot, type TempRoot } from "../support/session-doubles.js";
 
@@ -83,9 +83,10 @@ describe("through the app-manager stand-in", () => {
     expect(manager.calls.map((c) => c.method)).toEqual(expect.arrayContaining(["compile", "start", "stop"]));
     const session = await manager.start("hello", { ...ALICE, timeout: 60 });
     expect(session.start_result).toBe(session.id);
-    await expect.poll(async () => ((await manager.getLogs(session.id, { type: "stdout" })) as string[]).join("\n"), { timeout: 15_000 }).toMatch(/Hello from hypha-conda-worker!/);
+    await expect.poll(async () => logContents(await manager.getLogs(session.id, { type: "stdout" })).join("\n"), { timeout: 15_000 }).toMatch(/Hello from hypha-conda-worker!/);
     const both = (await manager.getLogs(session.id)) as { log: string[]; error: string[] };
     expect(both.log.join("\n")).toContain("app hello in workspace ws-user-alice");
+    expect(logContents(both)).toContain("app hello in workspace ws-user-alice");
     const phases = (session.progress as Array<{ phase?: string }>).map((p) => p.phase);
     const order = ["validating", "resolving", "launching", "running"].map((phase) => phases.indexOf(phase as never));
     expect(order.every((i) => i >= 0)).toBe(true);
@@ -147,7 +148,7 @@ describe("session outcomes, called the Python-server way", () => {
     await expect(call("start", [config], { context: context() })).rejects.toThrow(/RuntimeError: failing fixture/);
     const info = (await call("get_session_info", [config.id], { context: context() })) as { status: string; error: string };
     expect(info.status).toBe("failed");
-    const stderr = (await call("get_logs", [config.id], { type: "stderr", offset: 0, limit: null, context: context() })) as string[];
+    const stderr = logContents(await call("get_logs", [config.id], { type: "stderr", offset: 0, limit: null, context: context() }));
     expect(stderr.join("\n")).toMatch(/Traceback/);
     await call("stop", [config.id], { context: context() });
     await call("stop", [config.id], { context: context() });
@@ -156,7 +157,7 @@ describe("session outcomes, called the Python-server way", () => {
   it("counter runs until stopped; stop ends it", async () => {
     const config = await configFor("counter", fixture("counter", { startup_config: { wait_for_service: false } }));
     expect(await call("start", [config], { context: context() })).toBe(config.id);
-    await expect.poll(async () => ((await call("get_logs", [config.id], { type: "stdout", context: context() })) as string[]).length, { timeout: 15_000 }).toBeGreaterThan(2);
+    await expect.poll(async () => logContents(await call("get_logs", [config.id], { type: "stdout", context: context() })).length, { timeout: 15_000 }).toBeGreaterThan(2);
     expect(((await call("get_session_info", [config.id], { context: context() })) as { status: string }).status).toBe("running");
     await call("stop", [config.id], { context: context() });
     await expect(call("get_session_info", [config.id], { context: context() })).rejects.toThrow(/not found/);
@@ -173,7 +174,7 @@ describe("session outcomes, called the Python-server way", () => {
     const config = await configFor("envcheck", inMemory("envcheck", main, { startup_config: { wait_for_service: false } }));
     const progress: unknown[] = [];
     await call("start", [{ ...config, progress_callback: (m: unknown) => void progress.push(m) }], { context: context() });
-    await expect.poll(async () => ((await call("get_logs", [config.id], { type: "stdout", context: context() })) as string[]).join("\n"), { timeout: 15_000 }).toMatch(/CLEAN|LEAKED/);
+    await expect.poll(async () => logContents(await call("get_logs", [config.id], { type: "stdout", context: context() })).join("\n"), { timeout: 15_000 }).toMatch(/CLEAN|LEAKED/);
     const logs = JSON.stringify(await call("get_logs", [config.id], { context: context() }));
     expect(logs).toContain("CLEAN");
     expect(logs).toContain("HAS_APP_TOKEN True");

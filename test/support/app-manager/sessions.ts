@@ -51,6 +51,8 @@ export interface AppSession {
   worker_id: string;
   /** What the worker's start returned (ignored by the real server). */
   start_result?: unknown;
+  /** Logs kept in the records, `{type: [lines]}` (apps.py does so for python-eval apps only). */
+  logs?: Record<string, string[]> | undefined;
   /** Every progress_callback message, in order. */
   progress: unknown[];
   context: CallerContext;

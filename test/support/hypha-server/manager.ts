@@ -92,6 +92,11 @@ export class WorkspaceManager {
     return accessible[Math.floor(Math.random() * accessible.length)] as ServiceRecord;
   }
 
+  /** A proxy of a registered service, called from the manager's own client (the HTTP routes use it). */
+  remoteService(id: string, timeoutS = 10): Promise<Record<string, unknown>> {
+    return this.rpc.get_remote_service(id, { timeout: timeoutS, _no_retry: true });
+  }
+
   private buildService(): Record<string, unknown> {
     const host = this.host;
     const rpc = this.rpc;

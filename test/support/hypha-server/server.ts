@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { ClientLoadMeter } from "./client-load.js";
 import { ConnectionFaults } from "./connection-faults.js";
+import { routeAppServices } from "./app-http.js";
 import { authenticateConnection } from "./handshake.js";
 import { WorkspaceManager } from "./manager.js";
 import { Router, type ClientConnection, type DisconnectListener } from "./router.js";
@@ -41,6 +42,8 @@ export class HyphaTestServer {
   constructor(options: HyphaTestServerOptions = {}) {
     this.boundPort = options.port ?? 0;
     this.tokenLifetimeS = options.reconnectionTokenLifetimeS ?? 24 * 3600;
+    // `/{workspace}/apps/{service_id}/...` to ASGI and functions services, as hypha/http.py.
+    this.routes.push(routeAppServices(() => this.manager, this.tokens));
   }
 
   get port(): number {

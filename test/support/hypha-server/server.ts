@@ -9,6 +9,7 @@ import { authenticateConnection } from "./handshake.js";
 import { WorkspaceManager } from "./manager.js";
 import { Router, type ClientConnection, type DisconnectListener } from "./router.js";
 import { TokenAuthority, randomId, type IssueTokenOptions } from "./tokens.js";
+import { WorkspaceStore } from "./workspaces.js";
 
 /** Returns true when it answered the request. */
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
@@ -25,6 +26,8 @@ export const TEST_HYPHA_VERSION = "0.21.135-test";
 export class HyphaTestServer {
   readonly tokens = new TokenAuthority();
   readonly router = new Router();
+  /** Workspace records, env and event log: kept across restart(), as upstream keeps them in Redis. */
+  readonly workspaces = new WorkspaceStore();
   private readonly routes: HttpRoute[] = [];
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -128,6 +131,8 @@ export class HyphaTestServer {
       isConnected: (id: string) => router.isConnected(id),
       listClients: (ws: string) => router.listClients(ws),
       issueToken: (options: IssueTokenOptions) => this.tokens.issue(options),
+      verifyToken: (token: string) => this.tokens.verify(token),
+      workspaces: this.workspaces,
     };
   }
 

@@ -113,21 +113,9 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
         await services.disconnect();
         return null;
       case "listen":
-      case "unlisten": {
-        // Local mode has no server events; the app's own emit() without "to" still reaches its handlers.
-        const connection = services.connection();
-        if (!connection) return null;
-        const server = await connection;
-        if (message.t === "listen") events.listen(server, message.event as string);
-        else events.unlisten(server, String(message.event));
-        return null;
-      }
-      case "emit": {
-        const connection = services.connection();
-        if (!connection) throw new BridgeError("E_BRIDGE", "emit: no Hypha server in local mode; a message without \"to\" reaches the app's own handlers only");
-        await events.emit(await connection, payload);
-        return null;
-      }
+      case "unlisten":
+      case "emit":
+        return events.handle(message.t, services.connection(), message.event, payload);
       case "call": {
         const fn = table.get(String(message.fn));
         if (!fn) throw new BridgeError("E_BRIDGE", `function ${String(message.fn)} is no longer available (its service or call ended)`);

@@ -55,6 +55,20 @@ export class AppEvents {
     await eventsOf(server).emit(message);
   }
 
+  /** The app's listen/unlisten/emit requests; `connection` is undefined in local mode. */
+  async handle(kind: "listen" | "unlisten" | "emit", connection: Promise<HyphaServer> | undefined, event: unknown, message: unknown): Promise<null> {
+    if (!connection) {
+      // No server events in local mode; the app's own emit() without "to" still reaches its handlers.
+      if (kind === "emit") throw new BridgeError("E_BRIDGE", 'emit: no Hypha server in local mode; a message without "to" reaches the app\'s own handlers only');
+      return null;
+    }
+    const server = await connection;
+    if (kind === "listen") this.listen(server, event as string);
+    else if (kind === "unlisten") this.unlisten(server, String(event));
+    else await this.emit(server, message);
+    return null;
+  }
+
   clear(): void {
     this.listeners.clear();
   }

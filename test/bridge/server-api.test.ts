@@ -191,6 +191,26 @@ describe("the blocking server object (hypha_rpc.sync)", () => {
     await svc.emit_local!(10);
     await expect.poll(() => svc.seen!(), { timeout: 10_000 }).toEqual(["ran", 10]);
   });
+
+  it("listens again after disconnect and a new connect_to_server", async () => {
+    const source = `
+import os
+from hypha_rpc.sync import connect_to_server
+server = connect_to_server(${CONNECT})
+server.on("again", lambda m: None)
+server.subscribe("again")
+server.disconnect()
+server = connect_to_server(${CONNECT})
+got = []
+server.on("again", lambda m: got.append(m["data"]))
+server.subscribe("again")
+server.register_service({"id": "default", "config": {"visibility": "public"}, "seen": lambda: got})
+server.emit({"type": "again", "to": "*", "data": "after reconnect"})
+server.serve()
+`;
+    const { svc } = await serve(source, "api-reconnect");
+    await expect.poll(() => svc.seen!(), { timeout: 10_000 }).toEqual(["after reconnect"]);
+  });
 });
 
 describe("hypha_rpc module names", () => {

@@ -57,6 +57,12 @@ class EventHub:
         for name in emptied:
             self._tell_worker("unlisten", name)
 
+    def reset(self):
+        """Forgets every handler without telling the worker (its listeners went with the connection)."""
+        with self._lock:
+            self._handlers.clear()
+            self._once.clear()
+
     def _tell_worker(self, kind, event):
         future = self._peer.request({"t": kind, "event": event})
 

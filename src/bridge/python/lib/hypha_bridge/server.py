@@ -163,6 +163,7 @@ class AsyncServer(_Server):
 
     async def disconnect(self):
         state["connected"] = False
+        self._events.reset()
         return await self._call({"t": "disconnect"})
 
 
@@ -198,6 +199,7 @@ class SyncServer(_Server):
 
     def disconnect(self):
         state["connected"] = False
+        self._events.reset()
         return self._call({"t": "disconnect"})
 
 

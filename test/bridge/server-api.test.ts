@@ -213,6 +213,37 @@ server.serve()
   });
 });
 
+describe("hypha_rpc.api.export, as upstream's exported apps use it", () => {
+  it("registers the exported object as service default, without and with a running event loop", async () => {
+    const plain = `
+from hypha_rpc import api
+
+class Calculator:
+    def __init__(self):
+        self.factor = 3
+    def scale(self, x):
+        return x * self.factor
+
+api.export(Calculator)
+`;
+    const { svc: calculator } = await serve(plain, "api-export");
+    expect(await calculator.scale!(5)).toBe(15);
+    const inLoop = `
+import asyncio
+from hypha_rpc import api
+
+async def main():
+    api.export({"hello": lambda name: "hello " + name}, {"visibility": "public"})
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+`;
+    const { svc: greeter } = await serve(inLoop, "api-export-loop");
+    expect(await greeter.hello!("erin")).toBe("hello erin");
+    expect(server.router.registry.get(`${WS}/api-export-loop:default`)?.config.visibility).toBe("public");
+  });
+});
+
 describe("hypha_rpc module names", () => {
   it("imports what apps commonly import, and names a missing attribute with the pip way out", async () => {
     const source = `

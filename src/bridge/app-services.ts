@@ -5,6 +5,7 @@
  */
 import { BridgeError } from "../errors.js";
 import type { HyphaServer } from "../hypha/connect.js";
+import { managerMethods } from "./manager-api.js";
 import type { AppIdentity, ServiceMode } from "./types.js";
 
 export interface ConnectRequest {
@@ -60,7 +61,17 @@ export class AppServices {
     }
     const server = await this.hypha();
     const config = server.config;
-    return { workspace: config.workspace, client_id: config.client_id, public_base_url: config.public_base_url ?? this.identity.serverUrl, server_url: this.identity.serverUrl, hypha_version: config.hypha_version ?? null, user: config.user ?? null };
+    return {
+      workspace: config.workspace, client_id: config.client_id, public_base_url: config.public_base_url ?? this.identity.serverUrl,
+      server_url: this.identity.serverUrl, hypha_version: config.hypha_version ?? null, user: config.user ?? null,
+      // Sent as function references: the app calls them like any service function.
+      manager: managerMethods(server),
+    };
+  }
+
+  /** The app's Hypha connection (connected on first use); undefined in local mode. */
+  connection(): Promise<HyphaServer> | undefined {
+    return this.mode.kind === "hypha" ? this.hypha() : undefined;
   }
 
   async register(service: Record<string, unknown>): Promise<Record<string, unknown>> {

@@ -7,6 +7,7 @@ import { redact, registerSecret } from "../redact.js";
 import { AppServices, type ConnectRequest } from "./app-services.js";
 import { runExecution } from "./execute.js";
 import { installLateReplyGuard } from "./guard.js";
+import { AppEvents } from "./manager-api.js";
 import { pythonError, PythonFunctions, type AnyFunction, type PythonError } from "./python-functions.js";
 import type { BridgeHost, BridgeHostOptions, ExecuteResult } from "./types.js";
 import { createWire, PROTOCOL_VERSION, type WireMessage } from "./wire.js";
@@ -43,6 +44,17 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
     },
   });
   const { codec, table } = fns;
+
+  // Events of the app's Hypha connection go to the app as notifications, in the order they arrive.
+  const events = new AppEvents((event, data) => {
+    if (wire.closed) return;
+    const blobs: Uint8Array[] = [];
+    try {
+      wire.send({ t: "event", event, v: codec.encode(data, blobs) }, blobs);
+    } catch (error) {
+      log("error", `bridge: event ${JSON.stringify(event)} could not be passed to the app: ${describeError(error)}`);
+    }
+  });
 
   const request = (message: WireMessage, blobs: Uint8Array[] = []): { id: number; reply: Promise<unknown> } => {
     const id = nextId++;
@@ -97,8 +109,13 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
       case "list_services":
         return services.listServices(payload);
       case "disconnect":
+        events.clear();
         await services.disconnect();
         return null;
+      case "listen":
+      case "unlisten":
+      case "emit":
+        return events.handle(message.t, services.connection(), message.event, payload);
       case "call": {
         const fn = table.get(String(message.fn));
         if (!fn) throw new BridgeError("E_BRIDGE", `function ${String(message.fn)} is no longer available (its service or call ended)`);
@@ -171,6 +188,7 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
     }
     failAll(closeReason);
     table.clear();
+    events.clear();
     closedSignal.resolve();
     void services.disconnect();
     // A corrupt channel (e.g. garbage on fd 3) leaves an app that cannot serve: its owner fails the session.

@@ -138,15 +138,15 @@ describe("services", () => {
 });
 
 describe("manager utilities and large messages", () => {
-  it("echoes, generates a token for the caller's workspace and checks clients", async () => {
+  it("echoes, generates a token for the caller's workspace and pings clients", async () => {
     const client = await connect({ token: server.issueToken({ workspace: "ws-util", userId: "util" }), client_id: "util-1" });
     expect(await (client.echo as Fn)({ a: [1, 2] })).toEqual({ a: [1, 2] });
     const token = (await (client.generateToken as Fn)()) as string;
     const second = await connect({ token, client_id: "util-2" });
     expect(second.config.workspace).toBe("ws-util");
-    expect(await (client.checkClient as Fn)("util-2")).toBe(true);
-    expect(await (client.checkClient as Fn)("nobody")).toBe(false);
-    await expect((client.generateToken as Fn)({ workspace: "ws-other" })).rejects.toThrow(/Permission denied/);
+    expect(await (client.ping as Fn)("util-2")).toBe("pong");
+    await expect((client.ping as Fn)("nobody")).rejects.toThrow(/Failed to ping client ws-util\/nobody/);
+    await expect((client.generateToken as Fn)({ workspace: "ws-other" })).rejects.toThrow(/You do not have any permission for workspace: ws-other/);
   });
 
   it("carries a multi-megabyte payload through hypha-rpc's chunked messages", async () => {

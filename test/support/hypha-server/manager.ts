@@ -1,9 +1,12 @@
 /**
  * The workspace manager: an RPC peer at `*` + `/<manager_id>` implemented with hypha-rpc's own RPC class over
- * an in-process connection. Its `default` service is what `connectToServer` returns to clients.
- * Every method gets the caller's context (`ws`, `from`, `user`) that the router put in the message.
+ * an in-process connection. Its `default` service is what `connectToServer` returns to clients: the methods
+ * of hypha 0.21.135's workspace interface (hypha/core/workspace.py `create_service`), with upstream's
+ * parameter names and Python's calling convention (positional and keyword arguments mix, as the real
+ * server's do). Every method gets the caller's context (`ws`, `from`, `user`) that the router put in the message.
  */
 import { hyphaWebsocketClient } from "hypha-rpc";
+import { installKwargsAdapter, wrapMethod } from "../../../src/hypha/calling-convention.js";
 import {
   ServiceRegistry,
   canAccess,
@@ -13,7 +16,9 @@ import {
   type ServiceQuery,
   type ServiceRecord,
 } from "./registry.js";
-import type { IssueTokenOptions, UserInfo } from "./tokens.js";
+import type { IssueTokenOptions, TokenClaims, UserInfo } from "./tokens.js";
+import { workspaceMethods, type ManagerMethods } from "./workspace-methods.js";
+import type { WorkspaceStore } from "./workspaces.js";
 
 export interface CallerContext {
   ws: string;
@@ -35,9 +40,14 @@ export interface ManagerHost {
   isConnected(fullClientId: string): boolean;
   listClients(workspace: string): string[];
   issueToken(options: IssueTokenOptions): string;
+  /** The claims of a valid token; throws with the reason otherwise. */
+  verifyToken(token: string): TokenClaims;
+  /** Workspace records, env, service types and the event log (kept across restarts, like Redis). */
+  workspaces: WorkspaceStore;
 }
 
 interface RpcLike {
+  on(event: string, handler: (...args: unknown[]) => void): void;
   add_service(api: Record<string, unknown>, overwrite?: boolean): unknown;
   get_remote_service(uri: string, config?: Record<string, unknown>): Promise<Record<string, unknown>>;
   close(): void;
@@ -63,6 +73,8 @@ export class WorkspaceManager {
     const RPC = hyphaWebsocketClient.RPC as unknown as new (conn: unknown, options: Record<string, unknown>) => RpcLike;
     // silent: the manager is the server side; it must not look for a manager of its own.
     this.rpc = new RPC(connection, { client_id: managerId, workspace: "*", silent: true, logger: null, method_timeout: 30, server_base_url: serverUrl });
+    // The real manager is Python: a call may mix positional and keyword arguments.
+    installKwargsAdapter(this.rpc, "default");
     this.rpc.add_service(this.buildService(), true);
   }
 
@@ -98,83 +110,104 @@ export class WorkspaceManager {
   }
 
   private buildService(): Record<string, unknown> {
+    const service: Record<string, unknown> = {
+      id: "default",
+      name: "Workspace Manager",
+      description: "Services for managing workspace.",
+      type: "workspace-manager",
+      config: { visibility: "public", require_context: true },
+    };
+    const methods: ManagerMethods = { ...this.serviceMethods(), ...workspaceMethods(this.host) };
+    for (const [name, method] of Object.entries(methods)) {
+      service[name] = wrapMethod({ name, params: method.params }, (call) => method.impl(call.params, call.rpcContext as CallerContext));
+    }
+    return service;
+  }
+
+  /** Registering, finding and listing services, and event subscriptions. */
+  private serviceMethods(): ManagerMethods {
     const host = this.host;
     const rpc = this.rpc;
     const resolve = this.resolve.bind(this);
-    // Parameter names matter: hypha-rpc maps keyword arguments onto them (Python callers use kwargs).
     return {
-      id: "default",
-      name: "Workspace Manager",
-      description: "Workspace manager of the Hypha test server",
-      type: "workspace-manager",
-      config: { visibility: "public", require_context: true },
-      async register_service(service: ServiceRecord, config: unknown, context: CallerContext) {
-        if (!service || typeof service.id !== "string") throw new Error("Invalid service: an object with an id is required");
-        const id = qualifyOwnServiceId(service.id, context.from);
-        const owner = id.split(":")[0];
-        if (owner !== context.from) throw new Error(`Permission denied: client ${context.from} cannot register a service for ${owner}`);
-        const visibility = service.config?.visibility ?? "protected";
-        if (!["protected", "public", "unlisted"].includes(String(visibility))) throw new Error(`Invalid visibility: ${String(visibility)}`);
-        // hypha/core/workspace.py register_service: authorized_workspaces only with protected visibility.
-        if (service.config?.authorized_workspaces !== undefined && service.config.authorized_workspaces !== null && visibility !== "protected") {
-          throw new Error(`authorized_workspaces can only be set when visibility is 'protected', got visibility='${String(visibility)}'`);
-        }
-        const record: ServiceRecord = { ...service, id, config: { ...(service.config ?? {}), workspace: context.ws } };
-        const existed = host.registry.get(id) !== undefined;
-        host.registry.put(record);
-        host.emitEvent(context.ws, existed ? "service_updated" : "service_added", { id, type: record.type ?? "generic" });
-        void config;
+      register_service: {
+        params: ["service", "config"],
+        impl: ({ service: given }, context) => {
+          const service = given as ServiceRecord | undefined;
+          if (!service || typeof service.id !== "string") throw new Error("Invalid service: an object with an id is required");
+          const id = qualifyOwnServiceId(service.id, context.from);
+          const owner = id.split(":")[0];
+          if (owner !== context.from) throw new Error(`Permission denied: client ${context.from} cannot register a service for ${owner}`);
+          const visibility = service.config?.visibility ?? "protected";
+          if (!["protected", "public", "unlisted"].includes(String(visibility))) throw new Error(`Invalid visibility: ${String(visibility)}`);
+          // hypha/core/workspace.py register_service: authorized_workspaces only with protected visibility.
+          if (service.config?.authorized_workspaces !== undefined && service.config.authorized_workspaces !== null && visibility !== "protected") {
+            throw new Error(`authorized_workspaces can only be set when visibility is 'protected', got visibility='${String(visibility)}'`);
+          }
+          // As upstream: a client's built-in service records the whole user, other services the user id.
+          const createdBy = id.endsWith(":built-in") && service.type === "built-in" ? { ...context.user } : { id: context.user?.id };
+          const record: ServiceRecord = { ...service, id, config: { ...(service.config ?? {}), workspace: context.ws, created_by: createdBy } };
+          const existed = host.registry.get(id) !== undefined;
+          host.registry.put(record);
+          host.emitEvent(context.ws, existed ? "service_updated" : "service_added", { id, type: record.type ?? "generic" });
+        },
       },
-      async unregister_service(service_id: string, notify: unknown, context: CallerContext) {
-        const id = qualifyOwnServiceId(String(service_id), context.from);
-        if (id.split(":")[0] !== context.from) throw new Error(`Permission denied: client ${context.from} cannot unregister ${id}`);
-        if (!host.registry.remove(id)) throw new Error(`Service not found: ${id}`);
-        host.emitEvent(context.ws, "service_removed", { id });
-        void notify;
+      unregister_service: {
+        params: ["service_id"],
+        impl: ({ service_id }, context) => {
+          const id = qualifyOwnServiceId(String(service_id), context.from);
+          if (id.split(":")[0] !== context.from) throw new Error(`Permission denied: client ${context.from} cannot unregister ${id}`);
+          if (!host.registry.remove(id)) throw new Error(`Service not found: ${id}`);
+          host.emitEvent(context.ws, "service_removed", { id });
+        },
       },
-      async get_service(query: unknown, config: GetConfig, context: CallerContext) {
-        const record = resolve(query, context, config);
-        const timeout = typeof config?.timeout === "number" ? config.timeout : 10;
-        const svc = await rpc.get_remote_service(record.id, { timeout, _no_retry: true });
-        return { ...svc, id: record.id };
+      get_service: {
+        params: ["service_id", "config"],
+        impl: async ({ service_id, config }, context) => {
+          const record = resolve(service_id, context, config as GetConfig);
+          const options = config as GetConfig;
+          const timeout = typeof options?.timeout === "number" ? options.timeout : 10;
+          const svc = await rpc.get_remote_service(record.id, { timeout, _no_retry: true });
+          return { ...svc, id: record.id };
+        },
       },
-      async get_service_info(query: unknown, config: GetConfig, context: CallerContext) {
-        return { ...resolve(query, context, config) };
+      get_service_info: {
+        params: ["service_id", "config"],
+        impl: ({ service_id, config }, context) => ({ ...resolve(service_id, context, config as GetConfig) }),
       },
-      async list_services(query: unknown, context: CallerContext) {
-        return listServices(host.registry, query, context);
+      list_services: {
+        params: ["query", "include_unlisted", "include_app_services"],
+        impl: ({ query }, context) => listServices(host.registry, query, context),
       },
-      async subscribe(events: string | string[], context: CallerContext) {
-        host.subscribe(context.from, Array.isArray(events) ? events : [events]);
+      subscribe: {
+        params: ["event_type"],
+        impl: ({ event_type }, context) => {
+          const events = Array.isArray(event_type) ? event_type.map(String) : [String(event_type)];
+          for (const event of events) checkSubscription(event, context.ws);
+          host.subscribe(context.from, events);
+          return true;
+        },
       },
-      async unsubscribe(events: string | string[], context: CallerContext) {
-        host.unsubscribe(context.from, Array.isArray(events) ? events : [events]);
-      },
-      async echo(data: unknown, context: CallerContext) {
-        void context;
-        return data;
-      },
-      async check_client(client_id: string, context: CallerContext) {
-        return host.isConnected(String(client_id).includes("/") ? String(client_id) : `${context.ws}/${client_id}`);
-      },
-      async list_clients(workspace: string | undefined, context: CallerContext) {
-        const ws = workspace ?? context.ws;
-        if (ws !== context.ws && context.user?.id !== "root") throw new Error(`Permission denied for workspace: ${ws}`);
-        return host.listClients(ws);
-      },
-      async generate_token(config: { workspace?: string; client_id?: string; expires_in?: number } | undefined, context: CallerContext) {
-        const workspace = config?.workspace ?? context.ws;
-        if (workspace !== context.ws && context.user?.id !== "root") {
-          throw new Error(`Permission denied: cannot generate a token for workspace ${workspace} from workspace ${context.ws}`);
-        }
-        return host.issueToken({
-          workspace,
-          userId: context.user?.id ?? "anonymous",
-          ...(config?.client_id ? { clientId: config.client_id } : {}),
-          ...(typeof config?.expires_in === "number" ? { expiresInS: config.expires_in } : {}),
-        });
+      unsubscribe: {
+        params: ["event_type"],
+        impl: ({ event_type }, context) => {
+          host.unsubscribe(context.from, Array.isArray(event_type) ? event_type.map(String) : [String(event_type)]);
+          return true;
+        },
       },
     };
+  }
+}
+
+const SYSTEM_EVENTS = new Set(["service_added", "service_removed", "service_updated", "client_connected", "client_disconnected", "client_updated",
+  "workspace_loaded", "workspace_deleted", "workspace_changed", "workspace_ready", "workspace_unloaded", "workspace_status_changed"]);
+
+/** hypha's _validate_event_subscription: system events, or events that name no other workspace. */
+function checkSubscription(event: string, workspace: string): void {
+  if (SYSTEM_EVENTS.has(event)) return;
+  const named = event.includes("/") ? event.split("/")[0] : event.startsWith("ws-") ? event.split(":")[0] : undefined;
+  if (named !== undefined && named !== workspace) {
+    throw new Error(`Subscription to event '${event}' is forbidden. Event workspace '${named}' does not match your workspace '${workspace}'. Clients can only subscribe to events within their own workspace or system events.`);
   }
 }
 

@@ -93,6 +93,10 @@ export class Router {
       this.manager.deliver(joinFrame(main, extra));
       return;
     }
+    if (to.endsWith("/*")) {
+      this.broadcast(main, extra);
+      return;
+    }
     const target = this.clients.get(to);
     // A socket that is already closing counts as gone: a frame sent to it would be lost silently.
     if (target && target.socket.readyState === target.socket.OPEN) {
@@ -109,6 +113,19 @@ export class Router {
         error: `Peer ${to} is not connected`,
       }),
     );
+  }
+
+  /**
+   * A client's emit({type, to: "*"}): to every client of the sender's workspace subscribed to `type`
+   * (the sender too, when subscribed), as hypha's RedisRPCConnection does; `to` stays `ws/*`.
+   */
+  private broadcast(main: MainMessage, extra: Uint8Array): void {
+    const workspace = (main.to as string).slice(0, -2);
+    if (workspace !== main.ws || typeof main.type !== "string") return;
+    for (const client of this.clients.values()) {
+      if (client.workspace !== workspace || !client.events.has(main.type) || client.socket.readyState !== client.socket.OPEN) continue;
+      client.socket.send(joinFrame(main, extra));
+    }
   }
 
   subscribe(id: string, events: string[]): void {

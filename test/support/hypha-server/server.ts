@@ -12,6 +12,7 @@ import { authenticateConnection } from "./handshake.js";
 import { WorkspaceManager } from "./manager.js";
 import { Router, type ClientConnection, type DisconnectListener } from "./router.js";
 import { TokenAuthority, randomId, type IssueTokenOptions } from "./tokens.js";
+import { WorkspaceStore } from "./workspaces.js";
 
 /** Returns true when it answered the request. */
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
@@ -32,6 +33,8 @@ export class HyphaTestServer {
   readonly faults = new ConnectionFaults();
   /** Messages per minute of `__rlb` clients, as upstream's `get_client_load` (min_load, autoscaling). */
   readonly clientLoad = new ClientLoadMeter();
+  /** Workspace records, env and event log: kept across restart(), as upstream keeps them in Redis. */
+  readonly workspaces = new WorkspaceStore();
   private readonly routes: HttpRoute[] = [];
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -137,6 +140,8 @@ export class HyphaTestServer {
       isConnected: (id: string) => router.isConnected(id),
       listClients: (ws: string) => router.listClients(ws),
       issueToken: (options: IssueTokenOptions) => this.tokens.issue(options),
+      verifyToken: (token: string) => this.tokens.verify(token),
+      workspaces: this.workspaces,
     };
   }
 

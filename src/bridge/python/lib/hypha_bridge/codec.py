@@ -15,7 +15,13 @@ MAX_DEPTH = 64
 
 
 class ObjectProxy(dict):
-    """A dict whose keys are also attributes, like hypha-rpc's service objects."""
+    """A dict whose keys are also attributes, like hypha_rpc's ObjectProxy: a key wins over a dict method of
+    the same name (`info.items` is the "items" entry when there is one)."""
+
+    def __getattribute__(self, name):
+        if not name.startswith("_") and dict.__contains__(self, name):
+            return dict.__getitem__(self, name)
+        return dict.__getattribute__(self, name)
 
     def __getattr__(self, name):
         try:
@@ -25,6 +31,30 @@ class ObjectProxy(dict):
 
     def __setattr__(self, name, value):
         self[name] = value
+
+    def __delattr__(self, name):
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @classmethod
+    def fromDict(cls, d):
+        if isinstance(d, dict):
+            return cls((k, cls.fromDict(v)) for k, v in dict.items(d))
+        if isinstance(d, (list, tuple)):
+            return type(d)(cls.fromDict(v) for v in d)
+        return d
+
+    def toDict(self):
+        def plain(v):
+            if isinstance(v, dict):
+                return {k: plain(x) for k, x in dict.items(v)}
+            if isinstance(v, (list, tuple)):
+                return type(v)(plain(x) for x in v)
+            return v
+
+        return plain(self)
 
 
 def _param_names(fn):
@@ -99,7 +129,7 @@ class Codec:
             return [self.encode(v, blobs, depth + 1) for v in value]
         if isinstance(value, dict):
             out = {}
-            for key, item in value.items():
+            for key, item in dict.items(value):
                 if not isinstance(key, str):
                     key = str(key)
                 out[key] = self.encode(item, blobs, depth + 1)

@@ -132,6 +132,10 @@ class Peer:
                 self._on_call(message, blobs)
             elif kind == "release":
                 self.table.release(message.get("ids", []))
+            elif kind == "event":
+                from .events import get_hub
+
+                get_hub(self).fire(message.get("event"), self.codec.decode(message.get("v"), blobs))
             elif kind == "execute":
                 self.executor.submit(message)
             elif kind == "interrupt":

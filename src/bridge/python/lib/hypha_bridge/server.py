@@ -1,9 +1,12 @@
 """The hypha_rpc-compatible server objects: async (awaitables) and sync (blocking), over the bridge peer."""
 import asyncio
+import concurrent.futures
 import os
 import threading
 
 from .codec import ObjectProxy
+from .events import get_hub
+from .manager import ManagerMethods, camel_to_snake, missing_attribute
 from .remote import get_peer
 
 _ENV_KEYS = {"server_url": "HYPHA_SERVER_URL", "workspace": "HYPHA_WORKSPACE", "client_id": "HYPHA_CLIENT_ID",
@@ -49,31 +52,95 @@ def _service_request(service, options=None):
     return service
 
 
-class _ServerAccess:
-    """camelCase aliases and item access, as hypha-rpc's server objects have them (async and sync alike)."""
+class _Server:
+    """What both server objects share: the workspace manager's methods (forwarded generically), hypha_rpc's
+    client-side helpers (events, probes, apps), camelCase aliases and item access, as hypha_rpc has them."""
 
-    def registerService(self, *args, **kwargs):
-        return self.register_service(*args, **kwargs)
-
-    def unregisterService(self, *args, **kwargs):
-        return self.unregister_service(*args, **kwargs)
-
-    def getService(self, *args, **kwargs):
-        return self.get_service(*args, **kwargs)
-
-    def listServices(self, *args, **kwargs):
-        return self.list_services(*args, **kwargs)
-
-    def __getitem__(self, key):
-        return getattr(self, key)
-
-
-class AsyncServer(_ServerAccess):
-    """What `await hypha_rpc.connect_to_server(...)` returns."""
+    _blocking = False
 
     def __init__(self, info):
+        info = dict(info)
+        functions = info.pop("manager", None) or {}
         self.config = ObjectProxy(info)
         self._peer = get_peer()
+        self._manager = ManagerMethods(self._peer, functions, self._blocking)
+        self._events = get_hub(self._peer)
+
+    def _deliver(self, future):
+        return self._peer.deliver_blocking(future) if self._blocking else self._peer.deliver(future)
+
+    # ---- events (hypha_rpc: on/off/once are plain calls, emit is awaitable) -----------------------
+    def on(self, event, handler):
+        self._events.on(event, handler)
+
+    def once(self, event, handler):
+        self._events.once(event, handler)
+
+    def off(self, event=None, handler=None):
+        self._events.off(event, handler)
+
+    def emit(self, message):
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            raise ValueError("emit: the message must be a dict with a 'type', e.g. {'type': 'my-event', 'to': '*', 'data': ...}")
+        if "to" not in message:
+            # As hypha_rpc: a message without a target goes to this client's own handlers only.
+            self._events.fire(message["type"], message)
+            future = concurrent.futures.Future()
+            future.set_result(None)
+            return self._deliver(future)
+        return self._deliver(self._peer.request({"t": "emit"}, payload=message))
+
+    # ---- helpers hypha_rpc builds on register_service / get_service / list_services ---------------
+    def register_probes(self, probes):
+        probes = dict(probes, id="probes", name="Probes", type="probes", config={"visibility": "public"})
+        probes["description"] = "Probes Service, visit %s/%s/services/probes for the available probes." % (
+            str(self.config.get("public_base_url") or "").rstrip("/"), self.config.get("workspace"))
+        return self.register_service(probes, {"overwrite": True})
+
+    def export(self, api):
+        api = dict(api) if isinstance(api, dict) else {a: getattr(api, a) for a in dir(api) if not a.startswith("_")}
+        api["id"] = "default"
+        return self.register_service(api, {"overwrite": True})
+
+    def get_app(self, client_id="*"):
+        if ":" in client_id:
+            raise ValueError("get_app: client_id should not contain ':'")
+        if "/" not in client_id:
+            client_id = "%s/%s" % (self.config.get("workspace"), client_id)
+        return self.get_service("%s:default" % client_id)
+
+    def list_apps(self, workspace=None):
+        return self.list_services({"workspace": workspace or self.config.get("workspace"), "service_id": "default"})
+
+    # ---- names --------------------------------------------------------------------------------------
+    def __getattr__(self, name):
+        # Only reached for names the class does not define.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        method = self._manager.get(name)
+        if method is not None:
+            return method
+        snake = camel_to_snake(name)
+        if snake != name and not snake.startswith("_") and hasattr(type(self), snake):
+            return getattr(self, snake)
+        raise missing_attribute("%r object" % type(self).__name__, name, self._offered())
+
+    def _offered(self):
+        own = [n for n in dir(type(self)) if not n.startswith("_")]
+        return set(own) | set(self._manager.names())
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._manager.names()))
+
+    def __getitem__(self, key):
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+
+class AsyncServer(_Server):
+    """What `await hypha_rpc.connect_to_server(...)` returns."""
 
     def _call(self, message, **kw):
         return asyncio.wrap_future(self._peer.request(message, **kw))
@@ -96,15 +163,14 @@ class AsyncServer(_ServerAccess):
 
     async def disconnect(self):
         state["connected"] = False
+        self._events.reset()
         return await self._call({"t": "disconnect"})
 
 
-class SyncServer(_ServerAccess):
+class SyncServer(_Server):
     """What `hypha_rpc.sync.connect_to_server(...)` returns: the same API, blocking."""
 
-    def __init__(self, info):
-        self.config = ObjectProxy(info)
-        self._peer = get_peer()
+    _blocking = True
 
     def _call(self, message, **kw):
         return self._peer.deliver_blocking(self._peer.request(message, **kw))
@@ -133,6 +199,7 @@ class SyncServer(_ServerAccess):
 
     def disconnect(self):
         state["connected"] = False
+        self._events.reset()
         return self._call({"t": "disconnect"})
 
 
@@ -145,9 +212,6 @@ def _sid(service_id):
 
 
 def _closed_future(peer):
-    import concurrent.futures
-    import threading
-
     future = concurrent.futures.Future()
 
     def wait():

@@ -1,12 +1,15 @@
 """hypha_rpc-compatible subset served by the hypha-conda-worker bridge (used when the env has no hypha-rpc).
 
-The worker holds the real Hypha connection as this app's client; this module talks to the worker.
+The worker holds the real Hypha connection as this app's client; this module talks to the worker. The
+server object answers every method of the workspace manager (forwarded), plus hypha_rpc's client helpers.
 """
 import asyncio
 
 from hypha_bridge.remote import RemoteException, get_peer
 from hypha_bridge.codec import ObjectProxy
+from hypha_bridge.manager import REAL_CLIENT_HINT, module_getattr
 from hypha_bridge import server as _server
+from hypha_bridge.exported import API
 
 __version__ = "0.0.0+hypha-conda-worker-bridge"
 
@@ -38,8 +41,50 @@ async def get_remote_service(service_uri, config=None, **kwargs):
     return await server.get_service(service_id)
 
 
+def _unavailable(name, why):
+    def unavailable(*args, **kwargs):
+        raise NotImplementedError("hypha_rpc.%s is not available in the hypha-conda-worker bridge: %s; %s"
+                                  % (name, why, REAL_CLIENT_HINT))
+
+    unavailable.__name__ = name
+    return unavailable
+
+
+_NO_LOGIN = "an app started by the worker is already signed in (HYPHA_TOKEN); pass it to connect_to_server()"
+_NO_RTC = "WebRTC needs aiortc and the real client"
+login = login_sync = _unavailable("login", _NO_LOGIN)
+logout = logout_sync = _unavailable("logout", _NO_LOGIN)
+get_rtc_service = get_rtc_service_sync = _unavailable("get_rtc_service", _NO_RTC)
+register_rtc_service = register_rtc_service_sync = _unavailable("register_rtc_service", _NO_RTC)
+setup_local_client = _unavailable("setup_local_client", "it runs only in Pyodide")
+
+# The placeholder that upstream apps export to: api.export({...}) registers the service "default".
+api = API()
+
+
+def _sync_function(name):
+    def load():
+        # Lazy: importing hypha_rpc does not load the blocking variant until asked for.
+        from . import sync
+
+        return getattr(sync, name)
+
+    return load
+
+
+def _rpc_class():
+    from .rpc import RPC
+
+    return RPC
+
+
 connectToServer = connect_to_server
 getRemoteService = get_remote_service
 
-__all__ = ["connect_to_server", "connectToServer", "get_remote_service", "getRemoteService", "RemoteException",
-           "ObjectProxy"]
+__all__ = ["__version__", "api", "RPC", "login", "logout", "connect_to_server", "connectToServer", "get_remote_service",
+           "getRemoteService", "login_sync", "logout_sync", "connect_to_server_sync", "get_remote_service_sync",
+           "get_rtc_service", "register_rtc_service", "register_rtc_service_sync", "get_rtc_service_sync",
+           "setup_local_client", "RemoteException", "ObjectProxy"]
+__getattr__ = module_getattr(__name__, lambda: __all__ + ["sync", "rpc", "utils"], lazy={
+    "connect_to_server_sync": _sync_function("connect_to_server"),
+    "get_remote_service_sync": _sync_function("get_remote_service"), "RPC": _rpc_class})

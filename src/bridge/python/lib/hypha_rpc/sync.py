@@ -1,5 +1,7 @@
 """Blocking form of the bridge's hypha_rpc subset: `from hypha_rpc.sync import connect_to_server`."""
 from hypha_bridge.remote import RemoteException, get_peer
+from hypha_bridge.codec import ObjectProxy
+from hypha_bridge.manager import module_getattr
 from hypha_bridge import server as _server
 
 
@@ -24,4 +26,8 @@ def get_remote_service(service_uri, config=None, **kwargs):
 connectToServer = connect_to_server
 getRemoteService = get_remote_service
 
-__all__ = ["connect_to_server", "connectToServer", "get_remote_service", "getRemoteService", "RemoteException"]
+from hypha_rpc import login, logout, get_rtc_service, register_rtc_service  # noqa: E402 (same placeholders)
+
+__all__ = ["connect_to_server", "connectToServer", "get_remote_service", "getRemoteService", "RemoteException",
+           "ObjectProxy", "login", "logout", "get_rtc_service", "register_rtc_service"]
+__getattr__ = module_getattr(__name__, lambda: __all__)

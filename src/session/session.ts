@@ -171,7 +171,7 @@ export class Session {
   }
 
   private async runPhases(progress: ProgressReporter, opts: SessionStartOptions): Promise<void> {
-    const { entryPoint, env, workDir, stagedFiles } = await prepareApp({
+    const { entryPoint, env, workDir, stagedFiles, kernel } = await prepareApp({
       config: this.config,
       deps: this.deps,
       runtime: this.runtime,
@@ -189,6 +189,7 @@ export class Session {
       pythonPath: env.pythonPath,
       entryPoint,
       cwd: workDir,
+      kernel,
       buildEnv: (runnerEnv) => buildChildEnv({ activation: env.activation, config: this.config, passEnv: this.deps.passEnv, runnerEnv }),
       identity: appIdentityOf(this.config),
       mode: this.deps.serviceMode,

@@ -2,8 +2,11 @@
  * When does `start` return? The server waits for the app's `wait_for_service` service itself, but direct
  * callers use our return value, so `start` resolves once the app is up: the service is registered, or the
  * entry point finished (a plain script), always bounded by `config.timeout`: an app still running
- * without the service at the deadline is reported (warning) and returned, not killed.
+ * without the service at the deadline is reported (warning) and returned, not killed. A
+ * conda-jupyter-kernel app is also up once its cell has run, as upstream's start returns then: such an app
+ * may register its service directly with a real hypha_rpc, which the bridge never sees.
  */
+import { KERNEL_APP_TYPE } from "../env/spec/manifest.js";
 import { SessionError, describeError } from "../errors.js";
 import { redact } from "../redact.js";
 import type { SessionInfo, StartConfig } from "../session/types.js";
@@ -13,6 +16,8 @@ export interface StartedSession {
   waitForService(id: string, timeoutMs: number): Promise<void>;
   /** Resolves when the app has ended (completed, failed or stopped). */
   whenEnded?(): Promise<unknown>;
+  /** Resolves once the entry point's top-level code returned. */
+  whenMainDone?(): Promise<void>;
 }
 
 // The bridge may notice an exit a moment before the session records the exit status.
@@ -31,7 +36,13 @@ export async function waitUntilAppIsUp(
   if (waitForService === false || status === "completed") return;
   const timeoutMs = Math.max(1, (config.timeout ?? 60) * 1000 - (Date.now() - startedAt));
   try {
-    await session.waitForService(waitForService, timeoutMs);
+    const registered = session.waitForService(waitForService, timeoutMs);
+    if (config.manifest.type === KERNEL_APP_TYPE && session.whenMainDone) {
+      registered.catch(() => undefined); // the cell may finish first; then nobody awaits the service
+      await Promise.race([registered, session.whenMainDone()]);
+    } else {
+      await registered;
+    }
   } catch (error) {
     if (session.info().status === "running" && session.whenEnded) {
       let timer: NodeJS.Timeout | undefined;

@@ -63,7 +63,7 @@ describe("a conda-jupyter-kernel app through the app-manager stand-in", () => {
 
     const info = (await call("get_session_info", [session.id])) as { status: string; app_type: string };
     expect(info).toMatchObject({ status: "running", app_type: "conda-jupyter-kernel" });
-    await expect.poll(async () => ((await manager.getLogs(session.id, { type: "stdout" })) as string[]).join("\n"), { timeout: 15_000 }).toContain("Registered kernel-notes over 2 rows");
+    await expect.poll(async () => JSON.stringify(await manager.getLogs(session.id, { type: "stdout" })), { timeout: 15_000 }).toContain("Registered kernel-notes over 2 rows");
 
     const client = await connectToHypha({ server_url: server.url, token: server.issueToken({ workspace: "ws-user-alice", userId: "alice" }) });
     try {
@@ -89,6 +89,9 @@ describe("a conda-jupyter-kernel app through the app-manager stand-in", () => {
       expect(failed.outputs).toEqual([]);
       expect(failed.error).toMatchObject({ ename: "NameError", evalue: "name 'undefined_var' is not defined" });
       expect(failed.error?.traceback.join("")).toContain("NameError: name 'undefined_var' is not defined");
+      // As upstream's worker, executions leave their output and errors in the session's logs (either log shape).
+      expect(JSON.stringify(await manager.getLogs(session.id, { type: "stdout" }))).toContain('"notes: 1"');
+      expect(JSON.stringify(await manager.getLogs(session.id, { type: "error" }))).toContain(`"Error: NameError: name 'undefined_var' is not defined"`);
 
       // files_to_stage as upstream: a file, a renamed file and a folder, next to the entry point.
       const staged = await execute("sorted(os.listdir('.')), os.listdir('models')");

@@ -106,6 +106,22 @@ describe("kernel mode (conda-jupyter-kernel)", () => {
     expect(failed.error?.traceback).toEqual(["Traceback (most recent call last):\n", '  File "<execute>", line 4, in <module>\n', '  File "<execute>", line 2, in fails\n', "KeyError: 'k'\n"]);
   });
 
+  it("lets a later cell register a service with await on the connection the first cell made", async () => {
+    const app = run(`import os\nfrom hypha_rpc import connect_to_server\nserver = await connect_to_server({"server_url": os.environ["HYPHA_SERVER_URL"], "workspace": os.environ["HYPHA_WORKSPACE"], "client_id": os.environ["HYPHA_CLIENT_ID"], "token": os.environ["HYPHA_TOKEN"]})\n`);
+    await app.host.mainDone;
+    const registered = await app.host.execute("info = await server.register_service({'id': 'later', 'triple': lambda x: 3 * x})\ninfo['id']", 5000);
+    expect(resultText(registered)).toMatch(/:later'$/);
+    expect(await app.host.callService("later", "triple", [14])).toBe(42);
+  });
+
+  it("keeps serving a cell written as upstream's template writes it (hypha_rpc.sync, register, return)", async () => {
+    const app = run(`import os\nfrom hypha_rpc.sync import connect_to_server\nserver = connect_to_server({"client_id": os.environ["HYPHA_CLIENT_ID"], "server_url": os.environ["HYPHA_SERVER_URL"], "workspace": os.environ["HYPHA_WORKSPACE"], "method_timeout": 30, "token": os.environ["HYPHA_TOKEN"]})\nserver.register_service({"id": "hello", "config": {"visibility": "public"}, "hello": lambda name: "Hello " + name}, overwrite=True)\nprint("SUCCESS", flush=True)\n`);
+    await app.host.waitForService("hello", 10_000);
+    await app.host.mainDone;
+    expect(await app.host.callService("hello", "hello", ["kernel"])).toBe("Hello kernel");
+    expect(resultText(await app.host.execute("server.config.workspace", 5000))).toBe("'ws-test'");
+  });
+
   it("runs top-level await after a plain first cell too (a loop is made on first use and kept)", async () => {
     const app = run(`import asyncio\n`);
     await app.host.mainDone;

@@ -4,7 +4,7 @@
  * namespace, may use top-level `await` on the kernel's event loop, and answer in upstream's execute shape.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { localIdentity, resultText, startApp, type RunningApp } from "./helpers.js";
+import { eventually, localIdentity, resultText, startApp, type RunningApp } from "./helpers.js";
 
 const apps: RunningApp[] = [];
 const run = (source: string, options: Parameters<typeof startApp>[1] = {}) => {
@@ -120,6 +120,15 @@ describe("kernel mode (conda-jupyter-kernel)", () => {
     await app.host.mainDone;
     expect(await app.host.callService("hello", "hello", ["kernel"])).toBe("Hello kernel");
     expect(resultText(await app.host.execute("server.config.workspace", 5000))).toBe("'ws-test'");
+  });
+
+  it("runs a cell that awaits while the first cell still awaits on that cell's loop", async () => {
+    const app = run(`import asyncio\nfirst_loop = asyncio.get_running_loop()\nrelease = asyncio.Event()\nprint("waiting", flush=True)\nawait release.wait()\nprint("released", flush=True)\n`);
+    await eventually(() => app.stdout().includes("waiting"), "the first cell to wait");
+    const result = await app.host.execute("await asyncio.sleep(0)\nrelease.set()\nasyncio.get_running_loop() is first_loop", 5000);
+    expect(resultText(result)).toBe("True");
+    await app.host.mainDone;
+    await eventually(() => app.stdout().includes("released"), "the first cell to finish");
   });
 
   it("runs top-level await after a plain first cell too (a loop is made on first use and kept)", async () => {

@@ -76,12 +76,14 @@ def _run_module_code(source, path, module, app_loop, kernel):
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    app_loop.adopt(loop)  # cells that await while the entry point still runs share its loop
     loop.run_until_complete(eval(code, module.__dict__))
     if kernel or _bridge_connected():
         # Like a kernel, the loop lives on for the app's tasks and async services (and later cells); the
         # main thread stays free for execute().
         threading.Thread(target=loop.run_forever, name="hypha-bridge-app-loop", daemon=True).start()
-        app_loop.adopt(loop)
+    else:
+        app_loop.adopt(None)  # this loop stops here: later cells get one that runs
 
 
 _CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect at start-up

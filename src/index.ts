@@ -34,4 +34,4 @@ export { createBridgeHost } from "./bridge/host.js";
 export { buildRunnerCommand, BRIDGE_FD, type RunnerCommandInput } from "./bridge/runner-command.js";
 export { locateBridgePython } from "./bridge/locate.js";
 export { PROTOCOL_VERSION as BRIDGE_PROTOCOL_VERSION } from "./bridge/wire.js";
-export type { AppIdentity, ServiceMode, RunnerCommand, BridgeHost, BridgeHostOptions, ExecuteResult, ExecuteOutput } from "./bridge/types.js";
+export type { AppIdentity, ServiceMode, RunnerCommand, BridgeHost, BridgeHostOptions, ExecuteResult, ExecuteOutput, StreamOutput, ExecuteResultOutput } from "./bridge/types.js";

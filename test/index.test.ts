@@ -49,7 +49,7 @@ describe("library entry (import from 'hypha-conda-worker')", () => {
     client = await connectToHypha({ server_url: server.url, token: server.issueToken({ workspace: "ws-ops", userId: "operator" }) });
     const service = await client.getService(connection.serviceId!);
     expect(service.type).toBe("server-app-worker");
-    expect(service.supported_types).toEqual(["conda-python", "python-conda"]);
+    expect(service.supported_types).toEqual(["conda-python", "python-conda", "conda-jupyter-kernel"]);
     expect(await (service.get_load as () => Promise<number>)()).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 /** execute(): code run in the app's __main__ namespace, with a timeout that interrupts only that run. */
 import { BridgeError } from "../errors.js";
-import type { ExecuteResult } from "./types.js";
+import type { ExecuteOutput, ExecuteResult } from "./types.js";
 
 /** How long to wait for the app to report an interrupted execution before answering for it. */
 export const INTERRUPT_GRACE_MS = 2000;
@@ -11,17 +11,30 @@ export interface ExecuteChannel {
   notify(message: { t: string; [key: string]: unknown }): void;
 }
 
+/** One output the app reported, rebuilt from known fields only; undefined for anything else. */
+function toOutput(value: unknown): ExecuteOutput | undefined {
+  const o = value as Record<string, unknown> | null;
+  if (!o || typeof o !== "object") return undefined;
+  if (o.type === "stream" && (o.name === "stdout" || o.name === "stderr") && typeof o.text === "string") {
+    return { type: "stream", name: o.name, text: o.text };
+  }
+  const text = (o.data as Record<string, unknown> | null | undefined)?.["text/plain"];
+  if (o.type === "execute_result" && typeof text === "string" && Number.isInteger(o.execution_count)) {
+    return { type: "execute_result", data: { "text/plain": text }, metadata: {}, execution_count: o.execution_count as number };
+  }
+  return undefined;
+}
+
 /** Validates what the app answered (it is untrusted input). */
 export function toExecuteResult(value: unknown): ExecuteResult {
-  const v = value as Partial<ExecuteResult> | null;
+  const v = value as { status?: unknown; outputs?: unknown; error?: ExecuteResult["error"] } | null;
   if (!v || (v.status !== "ok" && v.status !== "error") || !Array.isArray(v.outputs)) {
     throw new BridgeError("E_EXECUTE", "the app answered execute() with a malformed result (runner and worker versions differ?)");
   }
   const result: ExecuteResult = {
     status: v.status,
-    outputs: v.outputs.filter((o) => o && (o.name === "stdout" || o.name === "stderr") && typeof o.text === "string").map((o) => ({ type: "stream", name: o.name, text: o.text })),
+    outputs: v.outputs.map(toOutput).filter((o): o is ExecuteOutput => o !== undefined),
   };
-  if (typeof v.result === "string") result.result = v.result;
   if (v.error) {
     result.error = {
       ename: String(v.error.ename),

@@ -14,10 +14,15 @@ export interface RunnerCommandInput {
   entryPoint: string;
   /** The app's working directory (absolute), holding its files. */
   cwd: string;
+  /**
+   * Run the entry point as upstream's notebook cell (conda-jupyter-kernel): the process, its event loop and
+   * the cell's namespace stay alive after the entry point returns, until the session is stopped.
+   */
+  kernel?: boolean;
 }
 
 /** Validates the inputs and returns argv, extra env and stdio for spawning the runner (no shell involved). */
-export function buildRunnerCommand({ pythonPath, entryPoint, cwd }: RunnerCommandInput): RunnerCommand {
+export function buildRunnerCommand({ pythonPath, entryPoint, cwd, kernel }: RunnerCommandInput): RunnerCommand {
   if (typeof pythonPath !== "string" || !isAbsolute(pythonPath) || pythonPath.includes("\0")) {
     throw new BridgeError("E_LAUNCH", `python path ${JSON.stringify(pythonPath)} must be an absolute path to the env's python`);
   }
@@ -31,7 +36,7 @@ export function buildRunnerCommand({ pythonPath, entryPoint, cwd }: RunnerComman
   return {
     file: pythonPath,
     args: ["-u", locateRunner(), join(cwd, rel)],
-    env: { HYPHA_BRIDGE_FD: String(BRIDGE_FD), PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
+    env: { HYPHA_BRIDGE_FD: String(BRIDGE_FD), PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8", ...(kernel ? { HYPHA_BRIDGE_KERNEL: "1" } : {}) },
     stdio: ["ignore", "pipe", "pipe", "pipe"],
   };
 }

@@ -25,17 +25,27 @@ export type ServiceMode =
   /** Local (`run` without a server): services live in the worker; get_service fails with a clear error. */
   | { kind: "local" };
 
-export interface ExecuteOutput {
+/** What the executed code printed (consecutive writes to one stream merged). */
+export interface StreamOutput {
   type: "stream";
   name: "stdout" | "stderr";
   text: string;
 }
 
+/** The value of the cell's final expression, as a Jupyter kernel reports it (`text/plain` is its repr). */
+export interface ExecuteResultOutput {
+  type: "execute_result";
+  data: { "text/plain": string };
+  metadata: Record<string, never>;
+  execution_count: number;
+}
+
+export type ExecuteOutput = StreamOutput | ExecuteResultOutput;
+
+/** upstream's execute() answer: `{status, outputs, error?}`, keys as its kernel worker returns them. */
 export interface ExecuteResult {
   status: "ok" | "error";
   outputs: ExecuteOutput[];
-  /** repr() of a final expression, when there was one. */
-  result?: string;
   error?: { ename: string; evalue: string; traceback: string[] };
 }
 

@@ -12,6 +12,8 @@ export interface LaunchInput {
   pythonPath: string;
   entryPoint: string;
   cwd: string;
+  /** Run the entry point as upstream's kernel cell (see RunnerCommandInput.kernel). */
+  kernel?: boolean;
   /** Builds the complete child environment from what the runner command adds. */
   buildEnv: (runnerEnv: Record<string, string>) => Record<string, string>;
   identity: AppIdentity;
@@ -56,7 +58,7 @@ export function describeExit(exit: AppExit): string {
 }
 
 export async function launchApp(input: LaunchInput): Promise<Launched> {
-  const command = input.runtime.buildRunnerCommand({ pythonPath: input.pythonPath, entryPoint: input.entryPoint, cwd: input.cwd });
+  const command = input.runtime.buildRunnerCommand({ pythonPath: input.pythonPath, entryPoint: input.entryPoint, cwd: input.cwd, ...(input.kernel ? { kernel: true } : {}) });
   const proc = spawnAppProcess({
     file: command.file,
     args: command.args,

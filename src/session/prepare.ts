@@ -4,6 +4,7 @@
  * Everything acquired is recorded in `held` at once, so a failure or a concurrent stop can release it.
  */
 import type { EnvResult } from "../env/types.js";
+import { KERNEL_APP_TYPE } from "../env/spec/manifest.js";
 import { hashEnvSpec } from "../env/spec/hash.js";
 import { SessionError } from "../errors.js";
 import type { ProgressReporter } from "../progress.js";
@@ -35,6 +36,8 @@ export interface Prepared {
   env: EnvResult;
   workDir: string;
   stagedFiles: number;
+  /** The entry point runs as upstream's kernel cell (type conda-jupyter-kernel). */
+  kernel: boolean;
 }
 
 export async function prepareApp(input: PrepareInput): Promise<Prepared> {
@@ -69,7 +72,7 @@ export async function prepareApp(input: PrepareInput): Promise<Prepared> {
   checkStopped();
   const staged = await stageAppFiles({ source, workDir, entryPoint, filesToStage: manifest.filesToStage });
   checkStopped();
-  return { entryPoint, env, workDir, stagedFiles: staged.length };
+  return { entryPoint, env, workDir, stagedFiles: staged.length, kernel: manifest.type === KERNEL_APP_TYPE };
 }
 
 function httpSource(config: StartConfig): AppFileSource {

@@ -131,7 +131,16 @@ export class Session {
     if (this.status !== "running") {
       throw new SessionError("E_EXECUTE", `Session ${this.id} is ${this.status}, not running; execute needs a running app.`);
     }
-    return this.requireBridge().execute(code, timeoutMs);
+    const result = await this.requireBridge().execute(code, timeoutMs);
+    this.logExecution(result);
+    return result;
+  }
+
+  /** As upstream's worker: what an execution printed goes to stdout/stderr, its error to error. */
+  private logExecution(result: ExecuteResult): void {
+    for (const output of result.outputs) if (output.type === "stream") this.logs.appendText(output.name, output.text);
+    if (result.error) this.logs.appendText("error", `Error: ${result.error.ename}: ${result.error.evalue}`);
+    this.logs.append("info", `execute: ${result.status}`);
   }
 
   /** Runs every start phase; resolves when the app is running, rejects (status failed) on any failure. */
@@ -173,7 +182,7 @@ export class Session {
   }
 
   private async runPhases(progress: ProgressReporter, opts: SessionStartOptions): Promise<void> {
-    const { entryPoint, env, workDir, stagedFiles } = await prepareApp({
+    const { entryPoint, env, workDir, stagedFiles, kernel } = await prepareApp({
       config: this.config,
       deps: this.deps,
       runtime: this.runtime,
@@ -191,6 +200,7 @@ export class Session {
       pythonPath: env.pythonPath,
       entryPoint,
       cwd: workDir,
+      kernel,
       buildEnv: (runnerEnv) => buildChildEnv({ activation: env.activation, config: this.config, passEnv: this.deps.passEnv, runnerEnv }),
       identity: appIdentityOf(this.config),
       mode: this.deps.serviceMode,

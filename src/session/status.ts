@@ -53,7 +53,8 @@ export function buildSessionInfo(facts: SessionFacts): SessionInfo {
     workspace: facts.config.workspace,
     client_id: facts.config.client_id,
     status: facts.status,
-    app_type: "conda-python",
+    // The manifest's own type, as upstream reports it (conda-jupyter-kernel apps stay of that type).
+    app_type: typeof facts.config.manifest.type === "string" ? facts.config.manifest.type : "conda-python",
     entry_point: facts.entryPoint,
     created_at: facts.createdAt,
     metadata,

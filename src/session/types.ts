@@ -105,7 +105,7 @@ export interface SessionRuntime {
     readAppFile: (relPath: string) => Promise<string | undefined>,
     options: SessionDeps["specOptions"],
   ): Promise<EnvSpec>;
-  buildRunnerCommand(input: { pythonPath: string; entryPoint: string; cwd: string }): RunnerCommand;
+  buildRunnerCommand(input: { pythonPath: string; entryPoint: string; cwd: string; kernel?: boolean }): RunnerCommand;
   createBridgeHost(options: BridgeHostOptions): BridgeHost;
 }
 

@@ -3,6 +3,7 @@
  * service layer, see authorize.ts); a call without a context is an in-process call by the embedding
  * program and is trusted.
  */
+import { MANIFEST_TYPES } from "../env/spec/manifest.js";
 import { ConfigError, SessionError, WorkerError, describeError } from "../errors.js";
 import type { CallContext } from "../hypha/calling-convention.js";
 import type { ServicePresence } from "../hypha/service-presence.js";
@@ -35,6 +36,8 @@ export interface WorkerSession {
   waitForService(id: string, timeoutMs: number): Promise<void>;
   /** Resolves when the app has ended (completed, failed or stopped). */
   whenEnded?(): Promise<unknown>;
+  /** Resolves once the entry point's top-level code returned (the app may keep serving). */
+  whenMainDone?(): Promise<void>;
 }
 
 export type SessionFactory = (deps: SessionDeps, config: StartConfig) => WorkerSession | Promise<WorkerSession>;
@@ -59,9 +62,9 @@ const PROGRESS_FLUSH_MS = 3_000;
 const LIVE: ReadonlySet<SessionInfo["status"]> = new Set(["starting", "running"]);
 
 export class CondaWorker {
-  readonly supported_types = ["conda-python", "python-conda"];
+  readonly supported_types = [...MANIFEST_TYPES];
   readonly name = "Conda Environment Worker (Node)";
-  readonly description = "Runs conda-python Hypha apps in hashed, cached, locked conda environments";
+  readonly description = "Runs conda-python and conda-jupyter-kernel Hypha apps in hashed, cached, locked conda environments";
   private readonly sessions = new Map<string, WorkerSession>();
   private readonly stopping = new Map<string, Promise<void>>();
   /** Ids between the duplicate check and the session object existing. */

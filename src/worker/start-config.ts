@@ -1,6 +1,7 @@
 /** Validation of the `config` that `start` receives from the Hypha server (or any other caller). */
 import { ConfigError } from "../errors.js";
 import { registerSecret } from "../redact.js";
+import { MANIFEST_TYPES } from "../env/spec/manifest.js";
 import type { StartConfig } from "../session/types.js";
 
 export type ProgressCallback = (info: Record<string, unknown>) => unknown;
@@ -105,8 +106,8 @@ export function validateStartConfig(raw: unknown, defaultTimeoutS: number): Vali
     throw new ConfigError("start config: 'manifest' is required and must be an object (the app's manifest).");
   }
   const manifest = stripRtype(input.manifest);
-  if (typeof manifest.type === "string" && !["conda-python", "python-conda"].includes(manifest.type)) {
-    throw new ConfigError(`start config: manifest type '${manifest.type}' is not supported by this worker; it runs 'conda-python' and 'python-conda' apps.`);
+  if (typeof manifest.type === "string" && !MANIFEST_TYPES.includes(manifest.type)) {
+    throw new ConfigError(`start config: manifest type '${manifest.type}' is not supported by this worker; it runs ${MANIFEST_TYPES.map((t) => `'${t}'`).join(", ")} apps.`);
   }
   out.manifest = manifest;
 

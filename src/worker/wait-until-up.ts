@@ -4,8 +4,10 @@
  * entry point finished (a plain script), always bounded by `config.timeout`: an app still running
  * without the service at the deadline is reported (warning) and returned, not killed.
  * "Registered" is whichever is seen first: the app registering it through the bridge, or the server
- * having `{workspace}/{client_id}:{service}` (an app with the real hypha_rpc connects by itself).
+ * having `{workspace}/{client_id}:{service}` (an app with the real hypha_rpc connects by itself). A
+ * conda-jupyter-kernel app is also up once its cell has run, as upstream's start returns then.
  */
+import { KERNEL_APP_TYPE } from "../env/spec/manifest.js";
 import { SessionError, describeError } from "../errors.js";
 import type { ServicePresence } from "../hypha/service-presence.js";
 import { redact } from "../redact.js";
@@ -16,6 +18,8 @@ export interface StartedSession {
   waitForService(id: string, timeoutMs: number): Promise<void>;
   /** Resolves when the app has ended (completed, failed or stopped). */
   whenEnded?(): Promise<unknown>;
+  /** Resolves once the entry point's top-level code returned. */
+  whenMainDone?(): Promise<void>;
 }
 
 // The bridge may notice an exit a moment before the session records the exit status.
@@ -40,7 +44,10 @@ export async function waitUntilAppIsUp(
   const timeoutMs = Math.max(1, (config.timeout ?? 60) * 1000 - (Date.now() - startedAt));
   try {
     const fullId = `${config.workspace}/${config.client_id}:${waitForService}`;
-    await waitOnBridgeOrServer(session.waitForService(waitForService, timeoutMs), presence && (() => presence(fullId)));
+    const registered = session.waitForService(waitForService, timeoutMs);
+    const cellDone = config.manifest.type === KERNEL_APP_TYPE && session.whenMainDone ? session.whenMainDone() : undefined;
+    if (cellDone) registered.catch(() => undefined); // the cell may finish first; then nobody awaits the service
+    await waitOnBridgeOrServer(registered, presence && (() => presence(fullId)), cellDone);
   } catch (error) {
     if (session.info().status === "running" && session.whenEnded) {
       let timer: NodeJS.Timeout | undefined;
@@ -60,9 +67,12 @@ export async function waitUntilAppIsUp(
   }
 }
 
-/** Resolves with the bridge's wait, or as soon as the server has the service; rejects as the bridge's wait does. */
-function waitOnBridgeOrServer(onBridge: Promise<void>, onServer: (() => Promise<boolean>) | undefined): Promise<void> {
-  if (!onServer) return onBridge;
+/**
+ * Resolves with the bridge's wait, as soon as the server has the service, or when `alsoUp` resolves (a
+ * kernel's cell ran); rejects as the bridge's wait does.
+ */
+function waitOnBridgeOrServer(onBridge: Promise<void>, onServer: (() => Promise<boolean>) | undefined, alsoUp?: Promise<unknown>): Promise<void> {
+  if (!onServer && !alsoUp) return onBridge;
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
@@ -73,6 +83,8 @@ function waitOnBridgeOrServer(onBridge: Promise<void>, onServer: (() => Promise<
       action();
     };
     onBridge.then(() => settle(resolve), (error: unknown) => settle(() => reject(error)));
+    alsoUp?.then(() => settle(resolve), () => undefined);
+    if (!onServer) return;
     const poll = async (delay: number): Promise<void> => {
       if (settled) return;
       if (await withinMs(onServer(), PRESENCE_ANSWER_MS)) return settle(resolve);

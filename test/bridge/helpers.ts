@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { createBridgeHost } from "../../src/bridge/host.js";
 import { buildRunnerCommand } from "../../src/bridge/runner-command.js";
-import type { AppIdentity, BridgeHost, ServiceMode } from "../../src/bridge/types.js";
+import type { AppIdentity, BridgeHost, ExecuteResult, ServiceMode } from "../../src/bridge/types.js";
 
 export const PYTHON = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
 
@@ -26,12 +26,12 @@ export function localIdentity(overrides: Partial<AppIdentity> = {}): AppIdentity
 }
 
 /** Writes `files` into a temp dir and starts main.py through the runner with a bridge host attached. */
-export function startApp(source: string, options: { mode?: ServiceMode; identity?: AppIdentity; files?: Record<string, string>; env?: Record<string, string> } = {}): RunningApp {
+export function startApp(source: string, options: { mode?: ServiceMode; identity?: AppIdentity; files?: Record<string, string>; env?: Record<string, string>; kernel?: boolean } = {}): RunningApp {
   const dir = mkdtempSync(join(tmpdir(), "bridge-test-"));
   writeFileSync(join(dir, "main.py"), source);
   for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), text);
   const identity = options.identity ?? localIdentity();
-  const command = buildRunnerCommand({ pythonPath: PYTHON, entryPoint: "main.py", cwd: dir });
+  const command = buildRunnerCommand({ pythonPath: PYTHON, entryPoint: "main.py", cwd: dir, ...(options.kernel ? { kernel: true } : {}) });
   const child = spawn(command.file, command.args, {
     cwd: dir,
     stdio: command.stdio,
@@ -87,4 +87,10 @@ export async function eventually(check: () => boolean, what: string, limitMs = 1
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** The `text/plain` of an execute answer's `execute_result` output (the cell's final expression), if any. */
+export function resultText(result: ExecuteResult): string | undefined {
+  const output = result.outputs.find((o) => o.type === "execute_result");
+  return output?.type === "execute_result" ? output.data["text/plain"] : undefined;
 }

@@ -1,6 +1,6 @@
 /** The bridge host in local mode against the real runner on python3: calls, values, callbacks, errors, execute. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startApp, type RunningApp } from "./helpers.js";
+import { eventually, resultText, startApp, type RunningApp } from "./helpers.js";
 
 const APP = `
 import asyncio, os, time
@@ -147,11 +147,13 @@ describe("bridge host, local mode", () => {
 
   it("executes code in the app's namespace, keeping state and capturing output", async () => {
     const first = await app.host.execute("y = 5\ncounter['n'] = 99\nprint('hello')\ny * 2", 5000);
-    expect(first).toEqual({ status: "ok", outputs: [{ type: "stream", name: "stdout", text: "hello\n" }], result: "10" });
+    expect(first).toEqual({
+      status: "ok",
+      outputs: [{ type: "stream", name: "stdout", text: "hello\n" }, { type: "execute_result", data: { "text/plain": "10" }, metadata: {}, execution_count: 2 }],
+    });
     expect(await call("get_count")).toBe(99);
     const second = await app.host.execute("import sys\nprint('oops', file=sys.stderr)\ny + 1", 5000);
-    expect(second.result).toBe("6");
-    expect(second.outputs).toEqual([{ type: "stream", name: "stderr", text: "oops\n" }]);
+    expect(second.outputs).toEqual([{ type: "stream", name: "stderr", text: "oops\n" }, { type: "execute_result", data: { "text/plain": "6" }, metadata: {}, execution_count: 3 }]);
     const failed = await app.host.execute("1 / 0", 5000);
     expect(failed.status).toBe("error");
     expect(failed.error?.ename).toBe("ZeroDivisionError");
@@ -165,7 +167,7 @@ describe("bridge host, local mode", () => {
     expect(result.status).toBe("error");
     expect(result.error?.ename).toBe("TimeoutError");
     expect(await call("add", 1, 1)).toBe(2);
-    expect((await app.host.execute("y", 5000)).result).toBe("5");
+    expect(resultText(await app.host.execute("y", 5000))).toBe("5");
     expect(app.child.exitCode).toBeNull();
   });
 
@@ -174,7 +176,7 @@ describe("bridge host, local mode", () => {
     expect(result.status).toBe("error");
     // The runner's own answer (the worker's fallback after the grace would say "cannot be interrupted").
     expect(result.error?.evalue).toMatch(/interrupted after its timeout/);
-    expect((await app.host.execute("1 + 1", 5000)).result).toBe("2");
+    expect(resultText(await app.host.execute("1 + 1", 5000))).toBe("2");
   });
 
   it("keeps the app alive when executed code calls sys.exit()", async () => {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
 import type { AppIdentity, ServiceMode } from "../../src/bridge/types.js";
 import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
-import { localIdentity, startApp, type RunningApp } from "./helpers.js";
+import { localIdentity, resultText, startApp, type RunningApp } from "./helpers.js";
 
 const WS = "ws-user-alice";
 let server: HyphaTestServer;
@@ -99,7 +99,7 @@ describe("bridge through Hypha", () => {
     // The app's main thread is busy in its own event loop here, so execute() runs on the runner's thread.
     const interrupted = await app.host.execute("n = 0\nwhile True:\n    n += 1", 300);
     expect(interrupted.error?.evalue).toMatch(/interrupted after its timeout/);
-    expect((await app.host.execute("n > 0", 5000)).result).toBe("True");
+    expect(resultText(await app.host.execute("n > 0", 5000))).toBe("True");
     expect(await svc.add!(1, 1)).toBe(2);
   });
 
@@ -139,7 +139,7 @@ def count():
 server.register_service({"id": "default", "config": {"visibility": "public"}, "count": count})
 `, "app-sync");
     expect(await svc.count!()).toBe(1);
-    expect((await app.host.execute("state['calls'] += 10\nstate['calls']", 5000)).result).toBe("11");
+    expect(resultText(await app.host.execute("state['calls'] += 10\nstate['calls']", 5000))).toBe("11");
     expect(await svc.count!()).toBe(12);
     const timedOut = await app.host.execute("while True:\n    pass", 300);
     expect(timedOut.error?.ename).toBe("TimeoutError");

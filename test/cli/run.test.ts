@@ -189,6 +189,12 @@ describe.concurrent("run: fixture apps in local mode", () => {
     expect(r.stdout).toMatch(/asset: assets\/icons\/dot\.txt/);
   });
 
+  it("kernel-notes (conda-jupyter-kernel): --call reaches the service its cell registered before returning", async () => {
+    const r = await runCli([path.join(APPS, "kernel-notes"), "--call", "kernel-notes.weighted_total"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe("200");
+  });
+
   it("env-file: the env comes from environment.yml, and --env adds variables", async () => {
     const r = await runCli([path.join(APPS, "env-file"), "--env", "ENV_FILE_GREETING=hi there"]);
     expect(r.exitCode).toBe(0);

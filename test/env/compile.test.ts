@@ -23,6 +23,11 @@ describe("compileApp", () => {
     expect(f).toEqual([{ path: "main.py", content: "print(1)", format: "text" }]);
     expect(manifest._rtype).toBe("pydantic-model");
   });
+  test("a conda-jupyter-kernel manifest gets none of the packages upstream's compile adds (ipykernel, pyzmq, ...)", () => {
+    const manifest = { type: "conda-jupyter-kernel", entry_point: "main.py", dependencies: ["python=3.11", "numpy"], channels: ["conda-forge"] };
+    const [m] = compileApp(manifest, [], OPTIONS);
+    expect(m).toEqual(manifest);
+  });
   test("a bad manifest fails at install time", () => {
     expect(codeOf(() => compileApp({ type: "conda-python", dependencies: ["numpy; id"] }, [], OPTIONS))).toBe("E_MANIFEST");
     expect(codeOf(() => compileApp({ type: "conda-python", entry_point: "../x.py", dependencies: ["numpy"] }, [], OPTIONS))).toBe("E_MANIFEST");

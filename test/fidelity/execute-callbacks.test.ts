@@ -1,7 +1,7 @@
 // Upstream's conda worker: execute(session_id, script, config=None, progress_callback=None,
 // output_callback=None, context=None) (hypha/workers/conda.py). A client passing those keywords must not
-// be refused; progress gets upstream's {type, message} pair, output each output item; failing or hanging
-// callbacks never fail the execution.
+// be refused; progress gets upstream's {type, message} pair, output one Jupyter iopub message per output
+// (conda_kernel.py passes the kernel's iopub messages); failing or hanging callbacks never fail the execution.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HyphaServer } from "../../src/hypha/connect.js";
 import type { RegisteredWorkerService } from "../../src/hypha/service.js";
@@ -43,8 +43,27 @@ describe("execute with upstream's callbacks", () => {
       { type: "info", message: "Executing code in the app..." },
       { type: "success", message: "Code executed successfully" },
     ]);
-    expect(outputs).toEqual(result.outputs);
+    expect(outputs).toEqual([
+      { msg_type: "stream", header: { msg_type: "stream" }, parent_header: {}, metadata: {}, content: { name: "stdout", text: "ran 12 chars" } },
+    ]);
     await manager.stop(session.id);
+  });
+
+  it("hands output_callback the kernel's iopub messages: each output, then the error", async () => {
+    const messages: unknown[] = [];
+    await runWithExecuteCallbacks({ output_callback: (m: unknown) => void messages.push(m) }, silentLogger, async () => ({
+      status: "error",
+      outputs: [
+        { type: "stream", name: "stdout", text: "1\n" },
+        { type: "execute_result", data: { "text/plain": "2" }, metadata: {}, execution_count: 3 },
+      ],
+      error: { ename: "ValueError", evalue: "bad", traceback: ["ValueError: bad\n"] },
+    }));
+    expect(messages.map((m) => [(m as { msg_type: string }).msg_type, (m as { content: unknown }).content])).toEqual([
+      ["stream", { name: "stdout", text: "1\n" }],
+      ["execute_result", { data: { "text/plain": "2" }, metadata: {}, execution_count: 3 }],
+      ["error", { ename: "ValueError", evalue: "bad", traceback: ["ValueError: bad\n"] }],
+    ]);
   });
 
   it("never lets a failing callback fail the execution", async () => {

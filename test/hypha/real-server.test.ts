@@ -42,7 +42,7 @@ describe.skipIf(skip !== undefined)(titleWithSkipReason("the worker on a real Hy
     const services = await client.listServices({ type: "server-app-worker" });
     expect(services.map((s) => String(s.id))).toContain(connection.serviceId);
     const svc = await client.getService(connection.serviceId!);
-    expect(svc.supported_types).toEqual(["conda-python", "python-conda"]);
+    expect(svc.supported_types).toEqual(["conda-python", "python-conda", "conda-jupyter-kernel"]);
     await (svc.prepare_workspace as Fn)(target.workspace);
     expect(await (svc.list_sessions as Fn)(target.workspace)).toEqual([]);
     expect(await (svc.get_load as Fn)()).toBe(0);

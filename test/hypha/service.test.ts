@@ -57,7 +57,7 @@ describe("registration", () => {
     expect(registered.id).toBe("ws-ops/conda-worker-host:conda-worker");
     const svc = await internal.getService(registered.id);
     expect(svc.type).toBe("server-app-worker");
-    expect(svc.supported_types).toEqual(["conda-python", "python-conda"]);
+    expect(svc.supported_types).toEqual(["conda-python", "python-conda", "conda-jupyter-kernel"]);
     expect(typeof svc.name).toBe("string");
   });
 });

@@ -146,7 +146,7 @@ describe("sessions with the real env manager, fake micromamba and the real bridg
     }
     const result = await session.execute("interval * 10", 10_000);
     expect(result.status).toBe("ok");
-    expect(result.result).toBe("2.0");
+    expect(result.outputs).toEqual([{ type: "execute_result", data: { "text/plain": "2.0" }, metadata: {}, execution_count: 2 }]);
   }, 60_000);
 
   it("service: waitForService and a call through the real bridge in local mode; stop ends it", async () => {

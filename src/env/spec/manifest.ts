@@ -1,5 +1,6 @@
 /**
- * The conda-python app manifest: type, entry point, files to stage, and where the env comes from.
+ * The app manifest (conda-python, or upstream's conda-jupyter-kernel): type, entry point, files to stage,
+ * and where the env comes from.
  * Hypha sends the manifest with every default filled in (including `dependencies: []`) and an extra
  * `_rtype` key; both are handled here so the rest of the worker sees one clean shape.
  */
@@ -10,12 +11,17 @@ import { buildEnvSpec, type SpecOptions } from "./spec.js";
 import { describeType, findControlChar, isPlainObject, quoteItem } from "./spec-text.js";
 import type { EnvSpec } from "../types.js";
 
-export const MANIFEST_TYPES: readonly string[] = ["conda-python", "python-conda"];
+/** Upstream's type: the entry point runs as one notebook cell in a process kept alive like a kernel. */
+export const KERNEL_APP_TYPE = "conda-jupyter-kernel";
+export type AppType = "conda-python" | typeof KERNEL_APP_TYPE;
+/** Every accepted `type` and the canonical type it runs as ("python-conda" is an alias). */
+const APP_TYPES: Readonly<Record<string, AppType>> = { "conda-python": "conda-python", "python-conda": "conda-python", [KERNEL_APP_TYPE]: KERNEL_APP_TYPE };
+export const MANIFEST_TYPES: readonly string[] = Object.keys(APP_TYPES);
 export const DEFAULT_ENTRY_POINT = "main.py";
 const MAX_FILES_TO_STAGE = 1000;
 
 export interface NormalizedManifest {
-  type: "conda-python";
+  type: AppType;
   entryPoint: string;
   filesToStage: string[];
   /** "environment-file" when `dependencies` is absent, null or an empty list (Hypha fills in `[]`). */
@@ -80,8 +86,10 @@ function hasNoDependencies(deps: unknown): boolean {
 export function normalizeManifest(raw: unknown): NormalizedManifest {
   if (!isPlainObject(raw)) throw new ManifestError(`the manifest must be a mapping, not ${quoteItem(raw)}; write type, entry_point and dependencies as keys`);
   const manifest = stripRtype(raw) as Record<string, unknown>;
-  if (typeof manifest.type !== "string" || !MANIFEST_TYPES.includes(manifest.type)) {
-    throw new ManifestError(`manifest type ${quoteItem(manifest.type)} is not handled by this worker; set type: conda-python`);
+  // hasOwn: "constructor" or "__proto__" is no type.
+  const type = typeof manifest.type === "string" && Object.hasOwn(APP_TYPES, manifest.type) ? APP_TYPES[manifest.type] : undefined;
+  if (type === undefined) {
+    throw new ManifestError(`manifest type ${quoteItem(manifest.type)} is not handled by this worker; set type: ${MANIFEST_TYPES.join(" or ")}`);
   }
   const entryPoint = manifest.entry_point === undefined || manifest.entry_point === null
     ? DEFAULT_ENTRY_POINT
@@ -96,7 +104,7 @@ export function normalizeManifest(raw: unknown): NormalizedManifest {
     filesToStage = list.map(normalizeStageEntry);
   }
   const envSource = hasNoDependencies(manifest.dependencies) ? "environment-file" : "manifest";
-  return { type: "conda-python", entryPoint, filesToStage, envSource, manifest };
+  return { type, entryPoint, filesToStage, envSource, manifest };
 }
 
 /** The error for an app that names no packages anywhere. */

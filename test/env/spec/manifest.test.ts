@@ -39,12 +39,28 @@ describe("normalizeManifest", () => {
       expect(() => normalizeRelativePath(bad, "p"), bad).toThrow(/p /);
     }
   });
+  test("upstream's conda-jupyter-kernel type is its own type; unknown and prototype names are refused", () => {
+    expect(normalizeManifest({ type: "conda-jupyter-kernel", dependencies: ["python=3.11"] }).type).toBe("conda-jupyter-kernel");
+    for (const bad of ["jupyter-kernel", "constructor", "__proto__", "", 3]) {
+      expect(() => normalizeManifest({ type: bad, dependencies: ["python"] }), String(bad)).toThrow(/set type: conda-python or python-conda or conda-jupyter-kernel/);
+    }
+  });
   test("entry point may not be a folder", () => {
     expect(() => normalizeManifest({ type: "conda-python", entry_point: "src/" })).toThrow(/names a folder/);
   });
 });
 
 describe("resolveEnvSpec", () => {
+  test("upstream's template dependencies, with the kernel packages its compile adds, are ordinary dependencies", async () => {
+    const manifest = normalizeManifest({
+      type: "conda-jupyter-kernel",
+      dependencies: ["python=3.11", "numpy", "pip", "ipykernel", "jupyter_client", "pyzmq", { pip: ["hypha-rpc"] }],
+      channels: ["conda-forge"],
+    });
+    const spec = await resolveEnvSpec(manifest, reader({}).read, OPTIONS);
+    expect(spec.conda).toEqual(["ipykernel", "jupyter_client", "numpy", "pip", "python 3.11.*", "pyzmq"]);
+    expect(spec.pip).toEqual(["hypha-rpc"]);
+  });
   test("manifest dependencies are used without reading files", async () => {
     const { read, reads } = reader({ "environment.yml": "dependencies: [scipy]\n" });
     const spec = await resolveEnvSpec(normalizeManifest({ type: "conda-python", dependencies: ["numpy"], channels: "bioconda" }), read, OPTIONS);

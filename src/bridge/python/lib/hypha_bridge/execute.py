@@ -1,4 +1,8 @@
-"""execute(): runs code in the app's __main__ namespace, one execution at a time, capturing its output.
+"""execute(): runs code in the app's __main__ namespace as a notebook cell (see cell.py), one execution at a
+time, and answers in the shape of upstream's kernel: `status`, `outputs` (`stream` with name/text, then the
+final expression's `execute_result` with `data: {"text/plain": repr}`, `metadata`, `execution_count`) and,
+on failure, `error` with `ename`, `evalue`, `traceback`. Output is captured for the executing thread and
+for the tasks the cell runs on the app's event loop (a context variable), while the cell runs.
 
 Where it runs: on the main thread while that thread idles in the runner (the entry point returned, or the
 app sits in the sync serve()); otherwise on one dedicated thread. A timeout raises ExecutionTimeout in the
@@ -7,11 +11,13 @@ as time.sleep; on the dedicated thread as an asynchronous exception, which stops
 bytecodes (a call blocked inside C only sees it when the call returns).
 """
 import concurrent.futures
+import contextvars
 import queue
 import signal
 import sys
 import threading
 
+from .cell import NO_VALUE, AppLoop, run_cell
 from .codec import format_app_traceback
 
 
@@ -19,22 +25,36 @@ class ExecutionTimeout(BaseException):
     """Raised inside an execution that ran past its timeout (a BaseException, so `except Exception` keeps out)."""
 
 
-class RoutingStream:
-    """sys.stdout/stderr replacement: writes from the execute thread are captured, all others pass through."""
+class Capture:
+    """The outputs of one execution; closed when it ends, so late writes of its tasks go to the logs."""
 
-    def __init__(self, real, name, local):
+    def __init__(self):
+        self.outputs = []
+        self.open = True
+
+    def add_stream(self, name, text):
+        last = self.outputs[-1] if self.outputs else None
+        if last is not None and last["type"] == "stream" and last["name"] == name:
+            last["text"] += text
+        else:
+            self.outputs.append({"type": "stream", "name": name, "text": text})
+
+
+_capture = contextvars.ContextVar("hypha_bridge_capture", default=None)
+
+
+class RoutingStream:
+    """sys.stdout/stderr replacement: writes made for a running execution are captured, all others pass through."""
+
+    def __init__(self, real, name):
         self._real = real
         self._name = name
-        self._local = local
 
     def write(self, text):
-        outputs = getattr(self._local, "outputs", None)
-        if outputs is None:
+        capture = _capture.get()
+        if capture is None or not capture.open:
             return self._real.write(text)
-        if outputs and outputs[-1]["name"] == self._name:
-            outputs[-1]["text"] += text
-        else:
-            outputs.append({"type": "stream", "name": self._name, "text": text})
+        capture.add_stream(self._name, text)
         return len(text)
 
     def flush(self):
@@ -49,7 +69,8 @@ class Executor:
         self._peer = peer
         self._namespace = namespace
         self._stopping = stopping
-        self._local = threading.local()
+        self.app_loop = AppLoop()
+        self._count = 1  # the entry point is the first cell, as upstream runs it in the kernel
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hypha-bridge-execute")
         self._lock = threading.RLock()  # re-entered by the SIGUSR2 handler on the main thread
         self._serial = threading.Lock()
@@ -61,8 +82,8 @@ class Executor:
         self._signal_ok = signal.getsignal(signal.SIGUSR2) in (signal.SIG_DFL, None)
         if self._signal_ok:
             signal.signal(signal.SIGUSR2, self._on_interrupt_signal)
-        sys.stdout = RoutingStream(sys.stdout, "stdout", self._local)
-        sys.stderr = RoutingStream(sys.stderr, "stderr", self._local)
+        sys.stdout = RoutingStream(sys.stdout, "stdout")
+        sys.stderr = RoutingStream(sys.stderr, "stderr")
 
     def submit(self, message):
         with self._lock:
@@ -113,32 +134,35 @@ class Executor:
             raise ExecutionTimeout()
 
     def _run(self, message):
-        outputs = []
+        capture = Capture()
+        outputs = capture.outputs
         with self._serial:
-            self._local.outputs = outputs
+            self._count += 1
+            token = _capture.set(capture)
             try:
-                reply = self._run_code(message.get("id"), message.get("code", ""), outputs)
+                reply = self._run_code(message.get("id"), message.get("code", ""), outputs, self._count)
             except ExecutionTimeout as exc:  # landed just outside the user code: still a timeout
                 reply = {"status": "error", "outputs": outputs, "error": self._describe(exc)}
             finally:
-                self._local.outputs = None
+                capture.open = False
+                _capture.reset(token)
         self._peer.notify({"t": "ok", "id": message.get("id"), "v": reply})
 
-    def _run_code(self, exec_id, code, outputs):
+    def _run_code(self, exec_id, code, outputs, count):
         try:
             with self._lock:
                 self._running_id = exec_id
                 self._thread_id = threading.get_ident()
             try:
-                result = self._execute(code)
+                value = run_cell(code, self._namespace(), self.app_loop)
             finally:
                 with self._lock:
                     self._running_id = None
                     self._thread_id = None
-            reply = {"status": "ok", "outputs": outputs}
-            if result is not None:
-                reply["result"] = result
-            return reply
+            if value is not NO_VALUE:
+                outputs.append({"type": "execute_result", "data": {"text/plain": _plain_text(value)},
+                                "metadata": {}, "execution_count": count})
+            return {"status": "ok", "outputs": outputs}
         except SystemExit:
             if self._stopping():
                 raise  # the worker is stopping the app (SIGTERM), not the executed code
@@ -148,20 +172,6 @@ class Executor:
         except BaseException as exc:  # the app keeps running whatever the code raised
             return {"status": "error", "outputs": outputs, "error": self._describe(exc)}
 
-    def _execute(self, code):
-        namespace = self._namespace()
-        import ast  # loaded on the first execute(), not at start-up
-
-        tree = ast.parse(code, filename="<execute>", mode="exec")
-        last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = ast.Expression(tree.body.pop().value)
-        exec(compile(tree, "<execute>", "exec"), namespace)
-        if last is None:
-            return None
-        value = eval(compile(last, "<execute>", "eval"), namespace)
-        return None if value is None else repr(value)
-
     @staticmethod
     def _describe(exc):
         lines = format_app_traceback(exc)
@@ -169,3 +179,10 @@ class Executor:
             return {"ename": "TimeoutError", "evalue": "execution interrupted after its timeout; the app keeps running",
                     "traceback": lines}
         return {"ename": type(exc).__name__, "evalue": str(exc), "traceback": lines}
+
+
+def _plain_text(value):
+    try:
+        return repr(value)
+    except BaseException as exc:  # a broken __repr__ must not lose the execution's answer
+        return "<%s object (repr failed: %s: %s)>" % (type(value).__name__, type(exc).__name__, exc)

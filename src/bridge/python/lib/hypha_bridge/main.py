@@ -2,6 +2,8 @@
 
 Exit codes: 0 when the entry point returns without having connected (session completed) or after a
 stop (SIGTERM); 1 with a traceback on stderr when it raises; the app's own code for SystemExit(n).
+In kernel mode (HYPHA_BRIDGE_KERNEL=1, apps of upstream's type conda-jupyter-kernel) the entry point is
+the kernel's first cell: once it returned, the process, its event loop and namespace stay until the stop.
 """
 import os
 import signal
@@ -45,7 +47,27 @@ def _load_main_module(path):
     return module
 
 
-def _run_module_code(source, path, module):
+def _seed_kernel_namespace(namespace):
+    # What upstream's kernel cell defines before the app's code: `os`, `sys` and `hypha_config`.
+    namespace["os"] = os
+    namespace["sys"] = sys
+    keys = ("server_url", "workspace", "client_id", "token", "app_id")
+    namespace["hypha_config"] = {key: os.environ.get("HYPHA_" + key.upper(), "") for key in keys}
+
+
+def _strip_template_tags(source):
+    # Upstream's worker unwraps <script ...>...</script> and <file ...>...</file> left in an entry point
+    # written from a .hypha.html template; only such a file is touched (line numbers stay for the rest).
+    if b"<script" not in source.lower() and b"<file" not in source.lower():
+        return source
+    import re
+
+    for tag in (b"script", b"file"):
+        source = re.sub(b"<" + tag + b"[^>]*>(.*?)</" + tag + b">", b"\\1", source, flags=re.DOTALL | re.IGNORECASE)
+    return source.strip()
+
+
+def _run_module_code(source, path, module, app_loop, kernel):
     # Upstream runs entry points as notebook cells, so `server = await connect_to_server(...)` at module
     # level is valid there: compile with top-level await and drive such code on an event loop of its own.
     # Returns True when the app's loop was kept running (the app still serves).
@@ -57,15 +79,19 @@ def _run_module_code(source, path, module):
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    app_loop.adopt(loop)  # cells that await while the entry point still runs share its loop
     loop.run_until_complete(eval(code, module.__dict__))
     # A client that connected by itself (the real hypha_rpc, any websocket client) lives in tasks still
-    # pending on this loop.
-    serving = _bridge_connected() or any(not task.done() for task in asyncio.all_tasks(loop))
+    # pending on this loop; a kernel's loop lives on whatever the cell left (later cells run on it).
+    serving = kernel or _bridge_connected() or any(not task.done() for task in asyncio.all_tasks(loop))
     if serving:
         # Like a kernel, the loop lives on for the app's tasks and async services; the main thread stays
-        # free for execute().
-        loop.call_soon(_watch_app_loop, loop)
+        # free for execute(). A kernel keeps it until stop, another app while something on it still serves.
+        if not kernel:
+            loop.call_soon(_watch_app_loop, loop)
         threading.Thread(target=loop.run_forever, name="hypha-bridge-app-loop", daemon=True).start()
+    else:
+        app_loop.adopt(None)  # this loop stops here: later cells get one that runs
     return serving
 
 
@@ -99,10 +125,13 @@ def _direct_hypha_rpc_in_use():
 
 
 def run(entry_point, fd):
+    kernel = os.environ.pop("HYPHA_BRIDGE_KERNEL", "") == "1"
     peer = Peer(fd)
     set_peer(peer)
     path = os.path.abspath(entry_point)
     module = _load_main_module(path)
+    if kernel:
+        _seed_kernel_namespace(module.__dict__)
     # Ready for execute() before the handshake completes: the worker may send one right after it.
     peer.executor = Executor(peer, lambda: module.__dict__, lambda: _stopping["flag"])
     try:
@@ -116,7 +145,9 @@ def run(entry_point, fd):
     try:
         with open(path, "rb") as handle:
             source = handle.read()
-        loop_serving = _run_module_code(source, path, module)
+        if kernel:
+            source = _strip_template_tags(source)
+        loop_serving = _run_module_code(source, path, module, peer.executor.app_loop, kernel)
     except SystemExit as exc:
         if _stopping["flag"]:
             _stop_now(0, peer)
@@ -128,7 +159,7 @@ def run(entry_point, fd):
         traceback.print_exc()
         _flush()
         return 1
-    connected = loop_serving or _bridge_connected() or _direct_hypha_rpc_in_use()
+    connected = kernel or loop_serving or _bridge_connected() or _direct_hypha_rpc_in_use()
     peer.notify({"t": "main_done", "connected": bool(connected)})
     if not connected:
         peer.channel.drain(5.0)

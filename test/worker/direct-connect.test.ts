@@ -14,7 +14,7 @@ import { createEnvManager } from "../../src/env/env-manager.js";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
 import { registerWorkerService, type RegisteredWorkerService } from "../../src/hypha/service.js";
 import { CondaWorker } from "../../src/worker/conda-worker.js";
-import { AppManagerStandIn } from "../support/app-manager.js";
+import { AppManagerStandIn, logContents } from "../support/app-manager.js";
 import type { AppSession } from "../support/app-manager/sessions.js";
 import { directClientFiles, directClientMain } from "../support/direct-hypha-client.js";
 import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
@@ -100,7 +100,7 @@ describe("an app with its own Hypha client (stdlib direct client, as CI runs it)
     expect(warnings(session)).toEqual([]);
     expect(server.router.registry.get(`${session.id}:default`)).toBeDefined();
     await expectServing(session);
-    const stdout = (await manager.getLogs(session.id, { type: "stdout" })) as string[];
+    const stdout = logContents(await manager.getLogs(session.id, { type: "stdout" }));
     expect(stdout.join("\n")).toContain(`registered directly as ${session.id}`);
     await manager.stop(session.id);
     await manager.settle();
@@ -138,7 +138,7 @@ describe.skipIf(!REAL_HYPHA_RPC)(`an app with the real hypha_rpc in its env${REA
     console.log(`real hypha_rpc (${kind}): start returned after ${startMs} ms (timeout ${APP_START_TIMEOUT_S} s)`);
     expect(warnings(session)).toEqual([]);
     await expectServing(session);
-    expect(((await manager.getLogs(session.id, { type: "stdout" })) as string[]).join("\n")).toContain("registered with hypha_rpc");
+    expect(logContents(await manager.getLogs(session.id, { type: "stdout" })).join("\n")).toContain("registered with hypha_rpc");
     await manager.stop(session.id);
     await manager.settle();
     expect(server.router.registry.get(`${session.id}:default`)).toBeUndefined();

@@ -54,7 +54,7 @@ describe("hypha-conda-worker cache (built CLI)", () => {
     const entries = await listJson(box);
     expect(entries.map((e) => e.hash).sort()).toEqual([tiny, lib1].sort());
     for (const e of entries) {
-      expect(Object.keys(e).sort()).toEqual(["channels", "createdAt", "dependencies", "hash", "inUse", "lastUsedAt", "pip", "prefix", "sizeBytes"]);
+      expect(Object.keys(e).sort()).toEqual(["channels", "createdAt", "dependencies", "hash", "inUse", "lastUsedAt", "leases", "lock", "pip", "prefix", "sizeBytes"]);
       expect(e.sizeBytes).toBeGreaterThan(0);
       expect(e.inUse).toBe(false);
     }

@@ -2,7 +2,8 @@
  * Leases: `<cache>/leases/<hash>/<holder-id>.json` = {holder, pid, hostname, heartbeatAt}. A lease is live
  * when its holder runs on this host and its pid is alive, or when it runs on another host (shared cache
  * over a network filesystem) and its heartbeat, written with that host's clock, is younger than
- * `staleMs + maxClockSkewMs` by ours: another host's pid is never looked at. Dead leases are ignored and removed.
+ * `staleMs + maxClockSkewMs` by ours: another host's pid is never looked at. Dead leases are ignored and
+ * removed.
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
@@ -26,11 +27,9 @@ export interface LeaseTiming {
   heartbeatMs: number;
   /** A lease from another host whose heartbeat is older than this (plus the clock skew allowed) is dead. */
   staleMs: number;
-  /** Clock skew tolerated between hosts (default 30 s): added to staleMs for another host's lease. */
-  maxClockSkewMs?: number;
 }
 
-/** Who judges a lease: this worker's host name and the skew it allows. */
+/** Who judges a lease: this worker's host name and the clock skew it allows (default 30 s). */
 export interface LeaseJudge {
   hostname?: string;
   maxClockSkewMs?: number;

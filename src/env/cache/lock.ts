@@ -3,8 +3,9 @@
  * defaults do not fit here: it resolves the realpath of a file that need not exist, retries never, and
  * throws from a timer when a lock is compromised. This wrapper locks a path that needs no file
  * (`realpath: false`), keeps the lock fresh with an `update` heartbeat so a dead holder's lock (on this or
- * another host) goes stale and is taken over by heartbeat age alone (lock-staleness.ts), waits with capped exponential backoff (reporting while blocked), honours an
- * AbortSignal, and turns a compromised lock into an aborted signal the holder can act on.
+ * another host) goes stale and is taken over by heartbeat age alone (lock-staleness.ts), waits with capped
+ * exponential backoff (reporting while blocked), honours an AbortSignal, and turns a compromised lock into
+ * an aborted signal the holder can act on.
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";

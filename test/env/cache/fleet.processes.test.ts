@@ -92,6 +92,7 @@ async function watchLockHosts(spec: EnvSpec, until: Promise<unknown>): Promise<S
   return seen;
 }
 
+const exists = (p: string) => fs.access(p).then(() => true, () => false);
 const creates = () => readInvocationLog(cache.log).filter((i) => i.argv.includes("create"));
 
 async function raceTwoHosts(hosts: [Host, Host]): Promise<void> {
@@ -129,14 +130,14 @@ describe("one cache shared by two hosts (separate processes)", () => {
       a.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes('"creating"') && resolve());
       a.on("exit", () => reject(new Error("host A's worker exited before creating")));
     });
-    // Let the tool link part of the env, then the whole host goes: its worker and its package manager.
-    await new Promise((r) => setTimeout(r, 800));
     const holderOnA = await readLockHolder(lockPath);
     expect(holderOnA).toMatchObject({ hostname: "host-a", state: "creating" });
+    const partialPrefix = String(holderOnA!.prefix);
+    // Let the tool start linking into the env (bounded wait), then the whole host goes: worker and tool.
+    for (let tries = 0; tries < 400 && !(await exists(path.join(partialPrefix, "conda-meta"))); tries += 1) await new Promise((r) => setTimeout(r, 50));
     a.kill("SIGKILL");
     await a;
     for (const { pid } of creates()) process.kill(-pid, "SIGKILL");
-    const partialPrefix = String(holderOnA!.prefix);
     await fs.access(path.join(partialPrefix, "conda-meta"));
     expect(await readMarker(partialPrefix)).toBeUndefined();
     const leftByA = path.join(partialPrefix, "left-by-host-a");

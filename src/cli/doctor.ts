@@ -37,6 +37,7 @@ export function formatDoctorReport(r: DoctorReport, now = Date.now()): string {
   out.push(`  free disk  ${formatBytes(r.cache.freeBytes)} of ${formatBytes(r.cache.totalBytes)}`);
   out.push(`  envs       ${r.cache.envCount ?? "?"}`);
   out.push(`  clock      ${formatClockOffset(r.cache.clockOffsetMs)}`);
+  if (r.cache.mount) out.push(`  mount      ${formatMount(r.cache.mount)}`);
   out.push(`Locks held: ${r.locks.length === 0 ? "none" : ""}`);
   for (const l of r.locks) {
     const holder = l.holder ? ` by ${describeHolderHost(l.holder, r.host)} since ${l.holder.since}` : "";
@@ -62,6 +63,15 @@ function formatClockOffset(offsetMs: number | null): string {
     return `this host is ${seconds} s off the cache filesystem's clock: hosts sharing a cache must stay within ${DEFAULT_MAX_CLOCK_SKEW_MS / 1000} s of each other, each within ${DEFAULT_MAX_CLOCK_SKEW_MS / 2000} s of the file server (run NTP)`;
   }
   return offsetMs === 0 ? "in step with the cache filesystem (within 1 s)" : `${seconds} s off the cache filesystem (within the ${DEFAULT_MAX_CLOCK_SKEW_MS / 1000} s bound)`;
+}
+
+/** The cache's filesystem; on NFS, whether its directory attribute cache is short enough for lock heartbeats. */
+function formatMount(mount: NonNullable<DoctorReport["cache"]["mount"]>): string {
+  const base = `${mount.type} at ${mount.mountPoint}`;
+  const cached = mount.dirAttributeCacheSeconds;
+  if (cached === undefined) return base;
+  if (cached <= 1) return `${base}, directory attributes cached ${cached} s (fine for lock heartbeats)`;
+  return `${base}, directory attributes cached up to ${cached} s: other hosts may see a live lock's heartbeat stand still; remount with actimeo=1 (or noac)`;
 }
 
 async function run(values: Record<string, unknown>, _positionals: string[], ctx: CommandContext): Promise<number> {

@@ -12,6 +12,7 @@ import { cacheLayout, type CacheLayout } from "../cache/cache-layout.js";
 import { isLeaseLive, type LeaseRecord, DEFAULT_LEASE_TIMING } from "../cache/lease.js";
 import { hostIdentity } from "../cache/host.js";
 import { listLockStates, type LockState } from "../cache/lock-state.js";
+import { cacheMountOf, type CacheMount } from "./cache-mount.js";
 import type { EnvManager, PackageManagerInfo } from "../types.js";
 
 /** A lock under locks/ with its holder's host; `stale` ones belong to a holder that is gone. */
@@ -40,6 +41,8 @@ export interface DoctorReport {
      * new files with its server's clock; a local one with ours, so ~0). Null when it could not be measured.
      */
     clockOffsetMs: number | null;
+    /** The filesystem holding the cache (Linux /proc/mounts); for NFS, how long it caches directory attributes. */
+    mount: CacheMount | null;
   };
   locks: DoctorLock[];
   leases: DoctorLease[];
@@ -140,17 +143,18 @@ export async function gatherDoctorReport(manager: EnvManager, deps: { env?: Node
     access(cacheDir).then(() => true, () => false),
   ]);
   const writable = await probeWritable(cacheDir);
-  const [space, locks, leases, python3, envCount] = await Promise.all([
+  const [space, locks, leases, python3, envCount, mount] = await Promise.all([
     diskSpace(cacheDir),
     listLockStates(layout.locksDir, { now }),
     recordedLeases(layout, now),
     probePython(env),
     manager.listEnvs().then((e) => e.length, () => null),
+    cacheMountOf(cacheDir),
   ]);
   return {
     host: hostIdentity(),
     packageManagers: pm,
-    cache: { dir: cacheDir, exists, ...writable, ...space, envCount },
+    cache: { dir: cacheDir, exists, ...writable, ...space, envCount, mount: mount ?? null },
     locks,
     leases,
     python3,

@@ -30,6 +30,7 @@ describe("gatherDoctorReport", () => {
     expect(report.cache).toMatchObject({ dir: box.cacheDir, writable: true, envCount: 0 });
     expect(report.cache.freeBytes).toBeGreaterThan(0);
     expect(report.cache.totalBytes).toBeGreaterThanOrEqual(report.cache.freeBytes!);
+    expect(report.cache.mount).toMatchObject({ mountPoint: expect.stringMatching(/^\//), type: expect.any(String) });
     expect(report.python3).toMatchObject({ found: true, version: expect.stringMatching(/^3\.\d+\.\d+/) });
     expect(report.node).toEqual({ version: process.version, platform: process.platform, arch: process.arch });
     expect(report.locks).toEqual([]);

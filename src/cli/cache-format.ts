@@ -1,5 +1,6 @@
 /** Human formatting for the operator commands: sizes, ages, and the `cache list` table. */
 import type { CacheEntry } from "../env/types.js";
+import type { LockState } from "../env/cache/lock-state.js";
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
 
@@ -31,12 +32,20 @@ function depsOf(entry: CacheEntry): string {
   return [...entry.dependencies, ...entry.pip.map((p) => `pip:${p}`)].join(" ");
 }
 
+/** "yes (host-a, host-b ×2)": which hosts hold live leases, or "no". */
+function inUseOf(entry: CacheEntry): string {
+  if (!entry.inUse) return "no";
+  const counts = new Map<string, number>();
+  for (const lease of entry.leases) counts.set(lease.hostname, (counts.get(lease.hostname) ?? 0) + 1);
+  return `yes (${[...counts].map(([host, n]) => (n > 1 ? `${host} ×${n}` : host)).join(", ")})`;
+}
+
 /** Renders entries as an aligned table; the last column (deps) is not padded. */
 export function formatCacheTable(entries: CacheEntry[], now = Date.now()): string {
   if (entries.length === 0) return "no cached envs\n";
   const rows = [
     ["HASH", "SIZE", "LAST USED", "IN USE", "DEPENDENCIES"],
-    ...entries.map((e) => [e.hash.slice(0, 12), formatBytes(e.sizeBytes), formatAge(e.lastUsedAt, now), e.inUse ? "yes" : "no", depsOf(e)]),
+    ...entries.map((e) => [e.hash.slice(0, 12), formatBytes(e.sizeBytes), formatAge(e.lastUsedAt, now), inUseOf(e), depsOf(e)]),
   ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
   const lines = rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join("  ").trimEnd());
@@ -50,4 +59,16 @@ export function formatRemoved(entries: CacheEntry[]): string {
   const lines = entries.map((e) => `removed ${e.hash.slice(0, 12)}  ${formatBytes(e.sizeBytes)}  ${e.prefix}`);
   const total = entries.reduce((sum, e) => sum + e.sizeBytes, 0);
   return `${lines.join("\n")}\n${entries.length} env(s) removed, ${formatBytes(total)} freed\n`;
+}
+
+/** One line per held lock ("being created by pid P on H"), for `cache list`; empty when none. */
+export function formatLocks(locks: LockState[], now = Date.now()): string {
+  if (locks.length === 0) return "";
+  const lines = locks.map((l) => {
+    const what = l.name === "pkgs" ? "package cache" : l.name.slice(0, 12);
+    const doing = typeof l.holder?.state === "string" ? l.holder.state : "locked";
+    const by = l.holder ? `pid ${l.holder.pid} on ${l.holder.hostname}` : "an unknown holder";
+    return `  ${what}  ${doing} by ${by}, heartbeat ${formatAge(l.updatedAt, now)}${l.stale ? " (STALE: holder gone, taken over on next use)" : ""}`;
+  });
+  return `Locks:\n${lines.join("\n")}\n`;
 }

@@ -6,15 +6,20 @@ import { exportEnv, importEnv } from "../env/cache/archive.js";
 import { createEnvManager } from "../env/env-manager.js";
 import type { EnvManager, EvictionLimits } from "../env/types.js";
 import type { CommandContext, CommandDefinition, OptionSpec } from "./command.js";
-import { formatBytes, formatCacheTable, formatRemoved } from "./cache-format.js";
+import { formatBytes, formatCacheTable, formatLocks, formatRemoved } from "./cache-format.js";
+import { cacheLayout } from "../env/cache/cache-layout.js";
+import { listLockStates } from "../env/cache/lock-state.js";
 import { ENV_OPTION_SPECS, ENV_OPTIONS_HELP, resolveEnvOptions } from "./env-options.js";
 
 const USAGE = `Usage: hypha-conda-worker cache <subcommand> [options]
 
 Subcommands:
-  list [--json]                      the cached envs: hash, size, last used, in use, dependencies
-                                     (--json: an array of {hash, prefix, dependencies, pip, channels,
-                                     createdAt, lastUsedAt, sizeBytes, inUse})
+  list [--json]                      the cached envs: hash, size, last used, in use (by which hosts),
+                                     dependencies, then the locks held (creates in progress: by which
+                                     pid on which host); --json: an array of {hash, prefix, dependencies,
+                                     pip, channels, createdAt, lastUsedAt, sizeBytes, inUse, leases
+                                     [{holder, pid, hostname, heartbeatAt}], lock {pid, hostname, since,
+                                     state, updatedAt, stale} | null}; creates in progress: doctor --json
   gc [--max-envs N] [--max-size SIZE] [--max-age DURATION] [--json]
                                      evicts least-recently-used envs beyond the limits (defaults: the
                                      --cache-max-* settings); never an env in use; prints what was removed;
@@ -101,7 +106,7 @@ async function run(values: Record<string, unknown>, positionals: string[], ctx: 
     case "list": {
       const entries = await manager.listEnvs();
       if (json) writeJson(ctx, entries);
-      else ctx.stdout.write(formatCacheTable(entries));
+      else ctx.stdout.write(formatCacheTable(entries) + formatLocks(await listLockStates(cacheLayout(manager.options.cacheDir).locksDir)));
       return 0;
     }
     case "gc": {

@@ -10,6 +10,7 @@ import { cacheLayout, type CacheLayout } from "./cache/cache-layout.js";
 import { ensureEnv, type EnsureContext } from "./build/ensure-env.js";
 import { acquireLease, DEFAULT_LEASE_TIMING, type LeaseTiming } from "./cache/lease.js";
 import { DEFAULT_LOCK_STALE_MS } from "./cache/lock.js";
+import { hostIdentity } from "./cache/host.js";
 import { listCachedEnvs, toCacheEntry } from "./operator/cache-list.js";
 import { deleteEnv, evictEnvs, resolveEnv } from "./cache/evict.js";
 import { sweepAbandonedPrefixes } from "./cache/sweep.js";
@@ -23,6 +24,8 @@ export interface EnvManagerDeps {
   /** Lock staleness (heartbeat every quarter of it); tests shorten it. Default 10 s. */
   lockStaleMs?: number;
   leaseTiming?: LeaseTiming;
+  /** Clock skew tolerated between hosts sharing the cache, for one-look judgements (gc, listing). Default 30 s. */
+  maxClockSkewMs?: number;
   /** Replaces the micromamba download (tests). */
   bootstrap?: typeof bootstrapMicromamba;
 }
@@ -42,7 +45,11 @@ export function createEnvManager(options: EnvOptions, deps: EnvManagerDeps = {})
   const env = deps.env ?? process.env;
   const lockStaleMs = deps.lockStaleMs ?? DEFAULT_LOCK_STALE_MS;
   const leaseTiming = deps.leaseTiming ?? DEFAULT_LEASE_TIMING;
-  const evictDeps = { layout, logger, lockStaleMs, leaseStaleMs: leaseTiming.staleMs };
+  // Fails now, not at the first lock, when HYPHA_CONDA_HOSTNAME is not a usable host name.
+  const hostname = hostIdentity();
+  const skew = deps.maxClockSkewMs !== undefined ? { maxClockSkewMs: deps.maxClockSkewMs } : {};
+  const evictDeps = { layout, logger, lockStaleMs, leaseStaleMs: leaseTiming.staleMs, hostname, ...skew };
+  const listOptions = { leaseStaleMs: leaseTiming.staleMs, lockStaleMs, judge: { hostname, ...skew } };
   let chosen: Promise<PackageManagerInfo> | undefined;
 
   const packageManager = (onProgress?: ProgressSink): Promise<PackageManagerInfo> => {
@@ -69,17 +76,17 @@ export function createEnvManager(options: EnvOptions, deps: EnvManagerDeps = {})
       }
       return result;
     },
-    acquireLease: (hash: string, holder: string): Promise<Lease> => acquireLease(layout, hash, holder, leaseTiming),
+    acquireLease: (hash: string, holder: string): Promise<Lease> => acquireLease(layout, hash, holder, leaseTiming, hostname),
     async listEnvs(): Promise<CacheEntry[]> {
-      return (await listCachedEnvs(layout, { leaseStaleMs: leaseTiming.staleMs })).map(toCacheEntry);
+      return (await listCachedEnvs(layout, listOptions)).map(toCacheEntry);
     },
     async gc(given?: EvictionLimits): Promise<CacheEntry[]> {
       // Partial envs of crashed creates first: they hold disk but have no marker, so eviction cannot see them.
-      await sweepAbandonedPrefixes(layout, { staleMs: lockStaleMs, logger }).catch((error: unknown) => logger.warn(`sweeping partial envs failed: ${(error as Error).message}`));
+      await sweepAbandonedPrefixes(layout, { staleMs: lockStaleMs, logger, hostname, ...skew }).catch((error: unknown) => logger.warn(`sweeping partial envs failed: ${(error as Error).message}`));
       return evictEnvs(evictDeps, limits(given));
     },
     async removeEnv(hashOrPrefix: string, removeOptions: { force?: boolean } = {}): Promise<CacheEntry> {
-      const listed = await listCachedEnvs(layout, { leaseStaleMs: leaseTiming.staleMs });
+      const listed = await listCachedEnvs(layout, listOptions);
       const env = await resolveEnv(layout, hashOrPrefix, listed);
       if (env.inUse && !removeOptions.force) {
         throw new EnvError("E_ENV_IN_USE", `env ${env.hash.slice(0, 12)} (${env.prefix}) is in use by a running session; stop the session first or pass --force`, { details: { hash: env.hash, prefix: env.prefix } });

@@ -94,6 +94,29 @@ export interface CacheEntry {
   lastUsedAt: string;
   sizeBytes: number;
   inUse: boolean;
+  /** The live leases on it: which session on which host uses it (a shared cache serves several hosts). */
+  leases: CacheLeaseInfo[];
+  /** Who holds its lock right now (deleting or rebuilding it), or null. */
+  lock: CacheLockInfo | null;
+}
+
+/** A live lease as `cache list` shows it. */
+export interface CacheLeaseInfo {
+  holder: string;
+  pid: number;
+  hostname: string;
+  heartbeatAt: string;
+}
+
+/** A held lock as `cache list` shows it. */
+export interface CacheLockInfo {
+  pid: number;
+  hostname: string;
+  since: string;
+  state?: string;
+  /** When its heartbeat last moved. */
+  updatedAt: string;
+  stale: boolean;
 }
 
 /** Limits for eviction; undefined fields mean unlimited. */

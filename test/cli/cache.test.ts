@@ -6,6 +6,9 @@ import { main } from "../../src/cli/main.js";
 import { UsageError } from "../../src/errors.js";
 import { prewarmEnvs } from "../../src/env/operator/prewarm.js";
 import type { CacheEntry } from "../../src/env/types.js";
+import { cacheLayout, envLockPath } from "../../src/env/cache/cache-layout.js";
+import { acquireLease } from "../../src/env/cache/lease.js";
+import { acquireLock } from "../../src/env/cache/lock.js";
 import { app, envFile, makeSandbox, type Sandbox } from "./operator-sandbox.js";
 
 // Two envs are built once; every test starts from a copy of that cache at the same path (envs are not
@@ -54,7 +57,7 @@ describe("hypha-conda-worker cache (built CLI)", () => {
     const entries = await listJson(box);
     expect(entries.map((e) => e.hash).sort()).toEqual([tiny, lib1].sort());
     for (const e of entries) {
-      expect(Object.keys(e).sort()).toEqual(["channels", "createdAt", "dependencies", "hash", "inUse", "lastUsedAt", "pip", "prefix", "sizeBytes"]);
+      expect(Object.keys(e).sort()).toEqual(["channels", "createdAt", "dependencies", "hash", "inUse", "lastUsedAt", "leases", "lock", "pip", "prefix", "sizeBytes"]);
       expect(e.sizeBytes).toBeGreaterThan(0);
       expect(e.inUse).toBe(false);
     }
@@ -63,6 +66,31 @@ describe("hypha-conda-worker cache (built CLI)", () => {
     expect(table.stdout).toContain(tiny.slice(0, 12));
     expect(table.stdout).toContain("tinylib >=2");
     expect(table.stdout).toContain("2 env(s)");
+  });
+
+  it("list: which host holds each lease (table and JSON) and each lock (table)", async () => {
+    const [tiny, lib1] = await buildTwo();
+    const layout = cacheLayout(box.cacheDir);
+    const onA = await acquireLease(layout, tiny, "session-a1", undefined, "gpu-a");
+    const onA2 = await acquireLease(layout, tiny, "session-a2", undefined, "gpu-a");
+    const onB = await acquireLease(layout, tiny, "session-b1", undefined, "gpu-b");
+    const creating = await acquireLock(envLockPath(layout, "ab".repeat(32)), { label: "t", staleMs: 10_000, waitTimeoutMs: 1000, hostname: "gpu-c", holderInfo: { state: "creating" } });
+    const deleting = await acquireLock(envLockPath(layout, lib1), { label: "t", staleMs: 10_000, waitTimeoutMs: 1000, hostname: "gpu-b", holderInfo: { state: "deleting" } });
+    try {
+      const entries = await listJson(box);
+      const leased = entries.find((e) => e.hash === tiny)!;
+      expect(leased.inUse).toBe(true);
+      expect(leased.leases.map((l) => `${l.holder}@${l.hostname}`).sort()).toEqual(["session-a1@gpu-a", "session-a2@gpu-a", "session-b1@gpu-b"]);
+      expect(leased.lock).toBeNull();
+      expect(entries.find((e) => e.hash === lib1)!.lock).toMatchObject({ hostname: "gpu-b", pid: process.pid, state: "deleting", stale: false });
+      const table = (await box.cli(["cache", "list"])).stdout;
+      expect(table).toMatch(new RegExp(`${tiny.slice(0, 12)} .* yes \\(gpu-a ×2, gpu-b\\)`));
+      expect(table).toMatch(/\nLocks:\n {2}\S/);
+      expect(table).toContain(`  ${"ab".repeat(6)}  creating by pid ${process.pid} on gpu-c, heartbeat`);
+      expect(table).toContain(`  ${lib1.slice(0, 12)}  deleting by pid ${process.pid} on gpu-b`);
+    } finally {
+      for (const held of [onA, onA2, onB, creating, deleting]) await held.release();
+    }
   });
 
   it("remove: refuses an env in use unless --force", async () => {

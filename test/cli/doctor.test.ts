@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { CLI, makeSandbox, type Sandbox } from "./operator-sandbox.js";
@@ -15,13 +16,25 @@ describe("hypha-conda-worker doctor (built CLI)", () => {
     const r = await box.cli(["doctor", "--json"]);
     expect(r.exitCode).toBe(0);
     const report = JSON.parse(r.stdout) as Record<string, any>;
-    expect(Object.keys(report).sort()).toEqual(["cache", "leases", "locks", "node", "ok", "packageManagers", "python3"]);
+    expect(Object.keys(report).sort()).toEqual(["cache", "host", "leases", "locks", "node", "ok", "packageManagers", "python3"]);
+    expect(report.host).toBe(hostname());
+    expect(report.cache.clockOffsetMs).toBe(0);
     expect(report.packageManagers.found).toEqual([{ name: box.target.name, version: expect.any(String), path: box.options.packageManager }]);
     expect(report.packageManagers.chosen).toEqual(report.packageManagers.found[0]);
     expect(report.cache).toMatchObject({ dir: box.cacheDir, writable: true, freeBytes: expect.any(Number), totalBytes: expect.any(Number) });
     expect(report.python3).toMatchObject({ found: true, version: expect.stringMatching(/^3\./) });
     expect(report.node.version).toMatch(/^v\d+/);
     expect(report.ok).toBe(true);
+  });
+
+  it("HYPHA_CONDA_HOSTNAME names this worker's host; a bad one is a clear E_CONFIG error", async () => {
+    const named = await box.cli(["doctor", "--json"], { HYPHA_CONDA_HOSTNAME: "gpu-box-7" });
+    expect(JSON.parse(named.stdout)).toMatchObject({ host: "gpu-box-7" });
+    expect((await box.cli(["doctor"], { HYPHA_CONDA_HOSTNAME: "gpu-box-7" })).stdout).toContain("Host: gpu-box-7 ");
+    const bad = await box.cli(["doctor"], { HYPHA_CONDA_HOSTNAME: "gpu box 7" });
+    expect(bad.exitCode).not.toBe(0);
+    expect(bad.stderr).toContain('E_CONFIG');
+    expect(bad.stderr).toContain('HYPHA_CONDA_HOSTNAME "gpu box 7" is not a host name');
   });
 
   it("prints a readable report, and exits 1 when nothing can build envs here", async () => {

@@ -10,7 +10,7 @@ import type { Logger } from "../../logger.js";
 import type { CacheEntry, EvictionLimits } from "../types.js";
 import { envLockPath, leaseDirFor, type CacheLayout } from "./cache-layout.js";
 import { acquireLock, DEFAULT_LOCK_STALE_MS } from "./lock.js";
-import { DEFAULT_LEASE_TIMING, liveLeases } from "./lease.js";
+import { DEFAULT_LEASE_TIMING, liveLeases, type LeaseJudge } from "./lease.js";
 import { markerPath, readMarker } from "./marker.js";
 import { listCachedEnvs, toCacheEntry, type ListedEnv } from "../operator/cache-list.js";
 
@@ -45,12 +45,20 @@ export interface EvictDeps {
   logger: Logger;
   lockStaleMs?: number;
   leaseStaleMs?: number;
+  /** Clock skew tolerated between hosts sharing the cache (locks and other hosts' leases). */
+  maxClockSkewMs?: number;
+  /** This worker's host name (default: hostIdentity()). */
+  hostname?: string;
+}
+
+function judgeOf(deps: EvictDeps): LeaseJudge {
+  return { ...(deps.hostname !== undefined ? { hostname: deps.hostname } : {}), ...(deps.maxClockSkewMs !== undefined ? { maxClockSkewMs: deps.maxClockSkewMs } : {}) };
 }
 
 /** Evicts beyond `limits`; returns the envs removed. Envs locked or leased at deletion time are skipped. */
 export async function evictEnvs(deps: EvictDeps, limits: EvictionLimits, exclude: ReadonlySet<string> = new Set()): Promise<CacheEntry[]> {
   if (limits.maxEnvs === undefined && limits.maxSizeBytes === undefined && limits.maxAgeMs === undefined) return [];
-  const listed = await listCachedEnvs(deps.layout, { leaseStaleMs: deps.leaseStaleMs });
+  const listed = await listCachedEnvs(deps.layout, { leaseStaleMs: deps.leaseStaleMs, judge: judgeOf(deps) });
   const removed: CacheEntry[] = [];
   const gone = new Set<string>();
   // An env that cannot go (locked by a create, leased meanwhile) is skipped and the plan redone, so the
@@ -84,7 +92,13 @@ export async function deleteEnv(deps: EvictDeps, env: ListedEnv, options: { forc
   const leaseStaleMs = deps.leaseStaleMs ?? DEFAULT_LEASE_TIMING.staleMs;
   let lock;
   try {
-    lock = await acquireLock(envLockPath(layout, env.hash), { label: `env ${env.hash.slice(0, 12)}`, staleMs, waitTimeoutMs: options.waitMs, holderInfo: { prefix: env.prefix, state: "deleting" } });
+    lock = await acquireLock(envLockPath(layout, env.hash), {
+      label: `env ${env.hash.slice(0, 12)}`,
+      staleMs,
+      waitTimeoutMs: options.waitMs,
+      holderInfo: { prefix: env.prefix, state: "deleting" },
+      ...judgeOf(deps),
+    });
   } catch (error) {
     if (options.waitMs === 0) return false;
     throw error;
@@ -92,10 +106,10 @@ export async function deleteEnv(deps: EvictDeps, env: ListedEnv, options: { forc
   try {
     const marker = await readMarker(env.prefix);
     if (!marker || marker.hash !== env.hash) return false;
-    if (!options.force && (await liveLeases(layout, env.hash, leaseStaleMs)).length > 0) return false;
+    if (!options.force && (await liveLeases(layout, env.hash, leaseStaleMs, judgeOf(deps))).length > 0) return false;
     const hidden = `${markerPath(env.prefix)}.evicting`;
     await fs.rename(markerPath(env.prefix), hidden);
-    if (!options.force && (await liveLeases(layout, env.hash, leaseStaleMs)).length > 0) {
+    if (!options.force && (await liveLeases(layout, env.hash, leaseStaleMs, judgeOf(deps))).length > 0) {
       await fs.rename(hidden, markerPath(env.prefix));
       return false;
     }

@@ -1,16 +1,19 @@
 /**
  * Leases: `<cache>/leases/<hash>/<holder-id>.json` = {holder, pid, hostname, heartbeatAt}. A lease is live
  * when its holder runs on this host and its pid is alive, or when it runs on another host (shared cache
- * over a network filesystem) and its heartbeat is fresh. Dead leases are ignored and removed.
+ * over a network filesystem) and its heartbeat, written with that host's clock, is younger than
+ * `staleMs + maxClockSkewMs` by ours: another host's pid is never looked at. Dead leases are ignored and
+ * removed.
  */
 import { promises as fs } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { EnvError } from "../../errors.js";
 import type { Lease } from "../types.js";
 import { assertSpecHash, leaseDirFor, type CacheLayout } from "./cache-layout.js";
 import { isPidAlive } from "../../pid.js";
+import { hostIdentity } from "./host.js";
+import { DEFAULT_MAX_CLOCK_SKEW_MS } from "./lock-staleness.js";
 
 export interface LeaseRecord {
   holder: string;
@@ -22,14 +25,20 @@ export interface LeaseRecord {
 export interface LeaseTiming {
   /** How often a held lease rewrites its heartbeat. */
   heartbeatMs: number;
-  /** A lease from another host whose heartbeat is older than this is dead. */
+  /** A lease from another host whose heartbeat is older than this (plus the clock skew allowed) is dead. */
   staleMs: number;
+}
+
+/** Who judges a lease: this worker's host name and the clock skew it allows (default 30 s). */
+export interface LeaseJudge {
+  hostname?: string;
+  maxClockSkewMs?: number;
 }
 
 export const DEFAULT_LEASE_TIMING: LeaseTiming = { heartbeatMs: 30_000, staleMs: 120_000 };
 
 /** Takes a lease on `hash` for `holder` (a session id or similar free text, used only in the record). */
-export async function acquireLease(layout: CacheLayout, hash: string, holder: string, timing: LeaseTiming = DEFAULT_LEASE_TIMING): Promise<Lease> {
+export async function acquireLease(layout: CacheLayout, hash: string, holder: string, timing: LeaseTiming = DEFAULT_LEASE_TIMING, hostname = hostIdentity()): Promise<Lease> {
   assertSpecHash(hash);
   if (typeof holder !== "string" || holder.length === 0 || holder.length > 200 || /[\0-\x1f]/.test(holder)) {
     throw new EnvError("E_CACHE", `lease holder ${JSON.stringify(holder)} must be 1-200 printable characters (e.g. the session id)`);
@@ -44,7 +53,7 @@ export async function acquireLease(layout: CacheLayout, hash: string, holder: st
     for (let attempt = 0; ; attempt += 1) {
       try {
         await fs.mkdir(dir, { recursive: true });
-        await writeAtomic(file, { holder, pid: process.pid, hostname: os.hostname(), heartbeatAt: new Date().toISOString() });
+        await writeAtomic(file, { holder, pid: process.pid, hostname, heartbeatAt: new Date().toISOString() });
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 20) throw error;
@@ -71,15 +80,18 @@ export async function acquireLease(layout: CacheLayout, hash: string, holder: st
   };
 }
 
-/** Returns true when `record` belongs to a holder that is still alive. */
-export function isLeaseLive(record: LeaseRecord, now: number, staleMs: number, hostname = os.hostname()): boolean {
-  if (record.hostname === hostname) return isPidAlive(record.pid);
+/**
+ * Returns true when `record` belongs to a holder that is still alive. A heartbeat dated in the future (the
+ * holder's clock is ahead) counts as fresh.
+ */
+export function isLeaseLive(record: LeaseRecord, now: number, staleMs: number, judge: LeaseJudge = {}): boolean {
+  if (record.hostname === (judge.hostname ?? hostIdentity())) return isPidAlive(record.pid);
   const beat = Date.parse(record.heartbeatAt);
-  return Number.isFinite(beat) && now - beat <= staleMs;
+  return Number.isFinite(beat) && now - beat <= staleMs + Math.max(judge.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS, 0);
 }
 
 /** Returns the live leases on `hash`, removing dead ones it finds. */
-export async function liveLeases(layout: CacheLayout, hash: string, staleMs = DEFAULT_LEASE_TIMING.staleMs): Promise<LeaseRecord[]> {
+export async function liveLeases(layout: CacheLayout, hash: string, staleMs = DEFAULT_LEASE_TIMING.staleMs, judge: LeaseJudge = {}): Promise<LeaseRecord[]> {
   const dir = leaseDirFor(layout, hash);
   let names: string[];
   try {
@@ -93,7 +105,7 @@ export async function liveLeases(layout: CacheLayout, hash: string, staleMs = DE
     if (!name.endsWith(".json")) continue;
     const file = path.join(dir, name);
     const record = await readLease(file);
-    if (record && isLeaseLive(record, now, staleMs)) live.push(record);
+    if (record && isLeaseLive(record, now, staleMs, judge)) live.push(record);
     // A torn or dead record is removed; a just-written one is never torn (writes are tmp + rename).
     else await fs.rm(file, { force: true }).catch(() => undefined);
   }

@@ -2,20 +2,24 @@
  * Cross-process (and cross-host, over a shared filesystem) locks on proper-lockfile. proper-lockfile's
  * defaults do not fit here: it resolves the realpath of a file that need not exist, retries never, and
  * throws from a timer when a lock is compromised. This wrapper locks a path that needs no file
- * (`realpath: false`), keeps the lock fresh with an `update` heartbeat so a SIGKILLed holder's lock goes
- * stale and is taken over, waits with capped exponential backoff (reporting while blocked), honours an
- * AbortSignal, and turns a compromised lock into an aborted signal the holder can act on.
+ * (`realpath: false`), keeps the lock fresh with an `update` heartbeat so a dead holder's lock (on this or
+ * another host) goes stale and is taken over by heartbeat age alone (lock-staleness.ts), waits with capped
+ * exponential backoff (reporting while blocked), honours an AbortSignal, and turns a compromised lock into
+ * an aborted signal the holder can act on.
  */
 import { promises as fs } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import lockfile from "proper-lockfile";
 import { EnvError } from "../../errors.js";
 import { isPidAlive } from "../../pid.js";
+import { hostIdentity } from "./host.js";
+import { DEFAULT_MAX_CLOCK_SKEW_MS, oneLookStaleMs, watchHeartbeat } from "./lock-staleness.js";
 
 export interface LockTiming {
-  /** A lock whose heartbeat is older than this is stale and may be taken over (proper-lockfile minimum 2000). */
+  /** A lock whose heartbeat stood still this long is stale and may be taken over (minimum 2000). */
   staleMs: number;
+  /** Clock skew tolerated between hosts sharing the cache (see lock-staleness.ts); default 30 s. */
+  maxClockSkewMs?: number;
   /** Give up waiting after this long. */
   waitTimeoutMs: number;
   /** Longest pause between attempts. */
@@ -34,6 +38,8 @@ export interface AcquireLockOptions extends LockTiming {
   onCompromised?: (error: Error) => void;
   /** Extra facts written into the holder record (e.g. the prefix being created). */
   holderInfo?: Record<string, string>;
+  /** This worker's host name in the holder record (default: hostIdentity()). */
+  hostname?: string;
 }
 
 export interface LockHolder {
@@ -70,6 +76,9 @@ export async function acquireLock(lockPath: string, options: AcquireLockOptions)
 export async function acquireLockUnless(lockPath: string, options: AcquireLockOptions, done: () => Promise<boolean>): Promise<HeldLock | undefined> {
   await fs.mkdir(path.dirname(lockPath), { recursive: true });
   const started = Date.now();
+  const hostname = options.hostname ?? hostIdentity();
+  const staleMs = Math.max(options.staleMs, 2000);
+  const heartbeat = watchHeartbeat(lockPath, staleMs);
   const maxBackoff = options.maxBackoffMs ?? 1000;
   const reportEvery = options.reportEveryMs ?? 5000;
   let backoff = 25;
@@ -81,8 +90,9 @@ export async function acquireLockUnless(lockPath: string, options: AcquireLockOp
       const release = await lockfile.lock(lockPath, {
         lockfilePath: lockPath,
         realpath: false,
-        stale: Math.max(options.staleMs, 2000),
-        update: Math.max(Math.floor(options.staleMs / 4), 500),
+        // proper-lockfile's own takeover compares the heartbeat with the local clock: only past the skew bound.
+        stale: oneLookStaleMs(staleMs, options.maxClockSkewMs),
+        update: Math.max(Math.floor(staleMs / 4), 500),
         retries: 0,
         onCompromised: (error: Error) => {
           lost.abort(error);
@@ -93,9 +103,10 @@ export async function acquireLockUnless(lockPath: string, options: AcquireLockOp
           }
         },
       });
-      await reapOrphanOfDeadHolder(lockPath);
+      await reapOrphanOfDeadHolder(lockPath, hostname);
       let info: Record<string, string | number> = { ...options.holderInfo };
-      await writeHolder(lockPath, info);
+      const since = new Date().toISOString();
+      await writeHolder(lockPath, { ...info, hostname, since });
       // Holder updates are serialized and finish before release removes the record, never after.
       let pending: Promise<void> = Promise.resolve();
       let released = false;
@@ -104,7 +115,7 @@ export async function acquireLockUnless(lockPath: string, options: AcquireLockOp
         updateHolder: (extra) => {
           if (released) return Promise.resolve();
           info = { ...info, ...extra };
-          pending = pending.then(() => writeHolder(lockPath, info));
+          pending = pending.then(() => writeHolder(lockPath, { ...info, hostname, since }));
           return pending;
         },
         release: async () => {
@@ -118,13 +129,15 @@ export async function acquireLockUnless(lockPath: string, options: AcquireLockOp
         throw new EnvError("E_LOCK", `could not take the lock for ${options.label} at ${lockPath}: ${(error as Error).message}; check that the cache directory is writable`, { cause: error });
       }
     }
+    // A heartbeat seen standing still for staleMs (by our own clock, whatever the holder's says): take over.
+    if (await heartbeat.takeOverIfStill()) continue;
     const waited = Date.now() - started;
     if (waited >= options.waitTimeoutMs) {
       const holder = await readLockHolder(lockPath);
       throw new EnvError(
         "E_LOCK",
         `gave up after ${Math.round(waited / 1000)} s waiting for the lock on ${options.label}${describeHolder(holder)}; ` +
-          `if that process is gone the lock expires after ${Math.round(options.staleMs / 1000)} s, otherwise raise the create timeout`,
+          `if that process is gone the lock is taken over once its heartbeat has stood still for ${Math.round(staleMs / 1000)} s, otherwise raise the create timeout`,
         { details: { lockPath, holder } },
       );
     }
@@ -149,10 +162,10 @@ export async function withLock<T>(lockPath: string, options: AcquireLockOptions,
   }
 }
 
-/** True when a live (non-stale) lock exists at `lockPath`. */
-export async function isLocked(lockPath: string, staleMs = DEFAULT_LOCK_STALE_MS): Promise<boolean> {
+/** True when a lock exists at `lockPath` that one look cannot call stale (see lock-staleness.ts). */
+export async function isLocked(lockPath: string, staleMs = DEFAULT_LOCK_STALE_MS, maxClockSkewMs = DEFAULT_MAX_CLOCK_SKEW_MS): Promise<boolean> {
   try {
-    return await lockfile.check(lockPath, { lockfilePath: lockPath, realpath: false, stale: Math.max(staleMs, 2000) });
+    return await lockfile.check(lockPath, { lockfilePath: lockPath, realpath: false, stale: oneLookStaleMs(staleMs, maxClockSkewMs) });
   } catch {
     return false;
   }
@@ -177,9 +190,10 @@ function describeHolder(holder: LockHolder | undefined): string {
  * writing into the prefix and the package cache. Taking over such a lock on the same host kills that group
  * first. A holder record is only left behind by a holder that died, and its own pid must be gone too.
  */
-async function reapOrphanOfDeadHolder(lockPath: string): Promise<void> {
+async function reapOrphanOfDeadHolder(lockPath: string, hostname: string): Promise<void> {
   const previous = await readLockHolder(lockPath);
-  if (!previous || previous.hostname !== os.hostname() || previous.pid === process.pid || isPidAlive(previous.pid)) return;
+  // Another host's pid and process group mean nothing here: never signal them.
+  if (!previous || previous.hostname !== hostname || previous.pid === process.pid || isPidAlive(previous.pid)) return;
   const pgid = previous.childPgid;
   if (typeof pgid !== "number" || !Number.isInteger(pgid) || pgid <= 1) return;
   // Where /proc shows the group's leader, it must still be the recorded tool (pids are reused).
@@ -192,8 +206,8 @@ async function reapOrphanOfDeadHolder(lockPath: string): Promise<void> {
   }
 }
 
-async function writeHolder(lockPath: string, info: Record<string, string | number> = {}): Promise<void> {
-  const holder: LockHolder = { ...info, pid: process.pid, hostname: os.hostname(), since: new Date().toISOString() };
+async function writeHolder(lockPath: string, info: Record<string, string | number> & { hostname: string; since: string }): Promise<void> {
+  const holder: LockHolder = { ...info, pid: process.pid };
   try {
     await fs.writeFile(lockHolderPath(lockPath), JSON.stringify(holder));
   } catch {

@@ -26,8 +26,16 @@ async function prefixesNamedByLocks(layout: CacheLayout): Promise<Map<string, st
   return named;
 }
 
+export interface SweepOptions {
+  staleMs: number;
+  logger: Logger;
+  /** Clock skew tolerated between hosts: a lock counts stale to one look only past staleMs + this. */
+  maxClockSkewMs?: number;
+  hostname?: string;
+}
+
 /** Removes abandoned partial prefixes; returns their paths. Never waits on a lock. */
-export async function sweepAbandonedPrefixes(layout: CacheLayout, options: { staleMs: number; logger: Logger }): Promise<string[]> {
+export async function sweepAbandonedPrefixes(layout: CacheLayout, options: SweepOptions): Promise<string[]> {
   const entries = await fs.readdir(layout.envsDir, { withFileTypes: true }).catch(() => []);
   const named = await prefixesNamedByLocks(layout);
   const removed: string[] = [];
@@ -39,7 +47,14 @@ export async function sweepAbandonedPrefixes(layout: CacheLayout, options: { sta
     let lock;
     try {
       // A live holder (a create in progress) keeps its lock fresh: taking it fails at once and we move on.
-      lock = await acquireLock(envLockPath(layout, hash), { label: `env ${hash.slice(0, 12)}`, staleMs: options.staleMs, waitTimeoutMs: 0, holderInfo: { prefix, state: "deleting" } });
+      lock = await acquireLock(envLockPath(layout, hash), {
+        label: `env ${hash.slice(0, 12)}`,
+        staleMs: options.staleMs,
+        waitTimeoutMs: 0,
+        holderInfo: { prefix, state: "deleting" },
+        ...(options.maxClockSkewMs !== undefined ? { maxClockSkewMs: options.maxClockSkewMs } : {}),
+        ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+      });
     } catch {
       continue;
     }

@@ -4,10 +4,11 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import type { CacheEntry } from "../types.js";
-import type { CacheLayout } from "../cache/cache-layout.js";
+import type { CacheEntry, CacheLockInfo } from "../types.js";
+import { envLockPath, type CacheLayout } from "../cache/cache-layout.js";
+import { readLockState } from "../cache/lock-state.js";
 import { readLastUsed, readMarker, type EnvMarker } from "../cache/marker.js";
-import { DEFAULT_LEASE_TIMING, hashesWithLeases, liveLeases } from "../cache/lease.js";
+import { DEFAULT_LEASE_TIMING, hashesWithLeases, liveLeases, type LeaseJudge } from "../cache/lease.js";
 
 export interface ListedEnv extends CacheEntry {
   marker: EnvMarker;
@@ -17,6 +18,9 @@ export interface ListedEnv extends CacheEntry {
 export interface ListOptions {
   concurrency?: number;
   leaseStaleMs?: number;
+  /** This worker's host name and the clock skew allowed, for judging other hosts' leases. */
+  judge?: LeaseJudge;
+  lockStaleMs?: number;
 }
 
 /** Lists the valid envs of the cache (partial prefixes without a marker are not envs). */
@@ -34,7 +38,8 @@ export async function listCachedEnvs(layout: CacheLayout, options: ListOptions =
     const marker = await readMarker(prefix);
     if (!marker) return undefined;
     const lastUsed = await readLastUsed(prefix, marker);
-    const inUse = leased.has(marker.hash) ? (await liveLeases(layout, marker.hash, staleMs)).length > 0 : false;
+    const leases = leased.has(marker.hash) ? await liveLeases(layout, marker.hash, staleMs, options.judge) : [];
+    const lock = await lockInfo(envLockPath(layout, marker.hash), options);
     const entry: ListedEnv = {
       hash: marker.hash,
       prefix,
@@ -44,13 +49,25 @@ export async function listCachedEnvs(layout: CacheLayout, options: ListOptions =
       createdAt: marker.createdAt,
       lastUsedAt: lastUsed.toISOString(),
       sizeBytes: marker.sizeBytes,
-      inUse,
+      inUse: leases.length > 0,
+      leases: leases.map(({ holder, pid, hostname, heartbeatAt }) => ({ holder: String(holder), pid, hostname, heartbeatAt })),
+      lock,
       marker,
       lastUsedMs: lastUsed.getTime(),
     };
     return entry;
   });
   return entries.filter((e): e is ListedEnv => e !== undefined).sort((a, b) => b.lastUsedMs - a.lastUsedMs);
+}
+
+async function lockInfo(lockPath: string, options: ListOptions): Promise<CacheLockInfo | null> {
+  const state = await readLockState(lockPath, {
+    ...(options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {}),
+    ...(options.judge?.maxClockSkewMs !== undefined ? { maxClockSkewMs: options.judge.maxClockSkewMs } : {}),
+  });
+  if (!state?.holder) return null;
+  const { pid, hostname, since, state: doing } = state.holder;
+  return { pid, hostname, since, ...(typeof doing === "string" ? { state: doing } : {}), updatedAt: state.updatedAt, stale: state.stale };
 }
 
 /** Strips the internal fields of a listed env. */

@@ -10,19 +10,13 @@ import { loadExeca } from "../../load-execa.js";
 import { describeError } from "../../errors.js";
 import { cacheLayout, type CacheLayout } from "../cache/cache-layout.js";
 import { isLeaseLive, type LeaseRecord, DEFAULT_LEASE_TIMING } from "../cache/lease.js";
-import { isLocked, readLockHolder, type LockHolder } from "../cache/lock.js";
+import { hostIdentity } from "../cache/host.js";
+import { listLockStates, type LockState } from "../cache/lock-state.js";
+import { cacheMountOf, type CacheMount } from "./cache-mount.js";
 import type { EnvManager, PackageManagerInfo } from "../types.js";
 
-export interface DoctorLock {
-  /** The lock's name under locks/ (an env hash or a shared lock such as the package cache). */
-  name: string;
-  path: string;
-  /** When the holder last refreshed it. */
-  updatedAt: string;
-  ageSeconds: number;
-  /** Who holds it, as the holder recorded (pid, hostname, since, what it is doing). */
-  holder?: LockHolder;
-}
+/** A lock under locks/ with its holder's host; `stale` ones belong to a holder that is gone. */
+export type DoctorLock = LockState;
 
 export interface DoctorLease extends LeaseRecord {
   hash: string;
@@ -31,8 +25,25 @@ export interface DoctorLease extends LeaseRecord {
 }
 
 export interface DoctorReport {
+  /** The name this worker records in locks and leases (HYPHA_CONDA_HOSTNAME or the OS host name). */
+  host: string;
   packageManagers: { found: PackageManagerInfo[]; chosen: PackageManagerInfo | null; searched: string[]; error?: string };
-  cache: { dir: string; exists: boolean; writable: boolean; writeError?: string; freeBytes: number | null; totalBytes: number | null; envCount: number | null };
+  cache: {
+    dir: string;
+    exists: boolean;
+    writable: boolean;
+    writeError?: string;
+    freeBytes: number | null;
+    totalBytes: number | null;
+    envCount: number | null;
+    /**
+     * This host's clock minus the cache filesystem's, from a probe file's mtime (a network filesystem stamps
+     * new files with its server's clock; a local one with ours, so ~0). Null when it could not be measured.
+     */
+    clockOffsetMs: number | null;
+    /** The filesystem holding the cache (Linux /proc/mounts); for NFS, how long it caches directory attributes. */
+    mount: CacheMount | null;
+  };
   locks: DoctorLock[];
   leases: DoctorLease[];
   python3: { found: boolean; path?: string; version?: string; error?: string };
@@ -56,15 +67,20 @@ async function nearestExisting(path: string): Promise<string> {
 }
 
 /** Writes and removes a probe file; creates the cache dir when missing, as the worker would. */
-async function probeWritable(dir: string): Promise<{ writable: boolean; writeError?: string }> {
+async function probeWritable(dir: string): Promise<{ writable: boolean; writeError?: string; clockOffsetMs: number | null }> {
   const probe = join(dir, `.doctor-probe-${process.pid}-${randomBytes(4).toString("hex")}`);
   try {
     await mkdir(dir, { recursive: true });
+    const before = Date.now();
     await writeFile(probe, "ok");
+    const after = Date.now();
+    const stamped = (await stat(probe)).mtimeMs;
     await rm(probe, { force: true });
-    return { writable: true };
+    // Within the write's own duration (and the filesystem's timestamp granularity) counts as no offset.
+    const offset = stamped < before - 1000 ? before - stamped : stamped > after + 1000 ? after - stamped : 0;
+    return { writable: true, clockOffsetMs: Math.round(offset) };
   } catch (error) {
-    return { writable: false, writeError: describeError(error) };
+    return { writable: false, writeError: describeError(error), clockOffsetMs: null };
   }
 }
 
@@ -85,29 +101,6 @@ async function listDir(dir: string): Promise<string[]> {
   }
 }
 
-/** Locks currently held: proper-lockfile keeps a fresh `<name>.lock` directory while a holder owns it. */
-async function heldLocks(locksDir: string, now: number): Promise<DoctorLock[]> {
-  const locks: DoctorLock[] = [];
-  for (const name of (await listDir(locksDir)).filter((n) => n.endsWith(".lock")).sort()) {
-    const path = join(locksDir, name);
-    try {
-      if (!(await isLocked(path))) continue;
-      const info = await stat(path);
-      const holder = await readLockHolder(path);
-      locks.push({
-        name: name.slice(0, -".lock".length),
-        path,
-        updatedAt: info.mtime.toISOString(),
-        ageSeconds: Math.round((now - info.mtimeMs) / 1000),
-        ...(holder ? { holder } : {}),
-      });
-    } catch {
-      // Released between readdir and stat.
-    }
-  }
-  return locks;
-}
-
 /** Every lease record on disk, with its liveness; doctor only reads (the env layer cleans dead ones). */
 async function recordedLeases(layout: CacheLayout, now: number): Promise<DoctorLease[]> {
   const leases: DoctorLease[] = [];
@@ -117,7 +110,7 @@ async function recordedLeases(layout: CacheLayout, now: number): Promise<DoctorL
         const record = JSON.parse(await readFile(join(layout.leasesDir, hash, file), "utf8")) as LeaseRecord;
         if (typeof record.pid !== "number" || typeof record.hostname !== "string" || typeof record.heartbeatAt !== "string") continue;
         const { holder, pid, hostname, heartbeatAt } = record;
-        leases.push({ hash, holder: String(holder), pid, hostname, heartbeatAt, live: isLeaseLive(record, now, DEFAULT_LEASE_TIMING.staleMs) });
+        leases.push({ hash, holder: String(holder), pid, hostname, heartbeatAt, live: isLeaseLive(record, now, DEFAULT_LEASE_TIMING.staleMs, { hostname: hostIdentity() }) });
       } catch {
         // A lease being removed right now.
       }
@@ -151,16 +144,18 @@ export async function gatherDoctorReport(manager: EnvManager, deps: { env?: Node
     access(cacheDir).then(() => true, () => false),
   ]);
   const writable = await probeWritable(cacheDir);
-  const [space, locks, leases, python3, envCount] = await Promise.all([
+  const [space, locks, leases, python3, envCount, mount] = await Promise.all([
     diskSpace(cacheDir),
-    heldLocks(layout.locksDir, now),
+    listLockStates(layout.locksDir, { now }),
     recordedLeases(layout, now),
     probePython(env),
     manager.listEnvs().then((e) => e.length, () => null),
+    cacheMountOf(cacheDir),
   ]);
   return {
+    host: hostIdentity(),
     packageManagers: pm,
-    cache: { dir: cacheDir, exists, ...writable, ...space, envCount },
+    cache: { dir: cacheDir, exists, ...writable, ...space, envCount, mount: mount ?? null },
     locks,
     leases,
     python3,

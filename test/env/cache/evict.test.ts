@@ -84,6 +84,8 @@ describe("gc / removeEnv / listEnvs", () => {
       lastUsedAt: expect.any(String),
       sizeBytes: 1234,
       inUse: false,
+      leases: [],
+      lock: null,
     });
     expect(Date.now() - Date.parse(entry!.lastUsedAt)).toBeGreaterThan(HOUR - 60_000);
   });

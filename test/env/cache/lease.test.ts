@@ -37,12 +37,35 @@ describe("leases", () => {
     expect(await fs.readdir(d)).toEqual([]);
   });
 
-  it("judges another host's lease by its heartbeat", () => {
+  it("judges another host's lease by its heartbeat, never by its pid", () => {
     const now = Date.now();
-    const record = (ageMs: number) => ({ holder: "x", pid: 1, hostname: "other-host", heartbeatAt: new Date(now - ageMs).toISOString() });
-    expect(isLeaseLive(record(1000), now, 60_000, "this-host")).toBe(true);
-    expect(isLeaseLive(record(120_000), now, 60_000, "this-host")).toBe(false);
-    expect(isLeaseLive({ ...record(0), heartbeatAt: "garbage" }, now, 60_000, "this-host")).toBe(false);
+    const judge = { hostname: "this-host", maxClockSkewMs: 0 };
+    const record = (ageMs: number, pid = 2 ** 22 + 12345) => ({ holder: "x", pid, hostname: "other-host", heartbeatAt: new Date(now - ageMs).toISOString() });
+    // A pid that is dead here (or alive here) says nothing about the other host.
+    expect(isLeaseLive(record(1000), now, 60_000, judge)).toBe(true);
+    expect(isLeaseLive(record(120_000, process.pid), now, 60_000, judge)).toBe(false);
+    expect(isLeaseLive({ ...record(0), heartbeatAt: "garbage" }, now, 60_000, judge)).toBe(false);
+  });
+
+  it("allows the clock skew bound on another host's heartbeat, and a heartbeat from an ahead clock", () => {
+    const now = Date.now();
+    const at = (offsetMs: number) => ({ holder: "x", pid: 1, hostname: "other-host", heartbeatAt: new Date(now + offsetMs).toISOString() });
+    const judge = { hostname: "this-host", maxClockSkewMs: 30_000 };
+    // Written 10 s ago by a clock 25 s behind ours: it looks 35 s old against a 30 s stale time.
+    expect(isLeaseLive(at(-35_000), now, 30_000, judge)).toBe(true);
+    expect(isLeaseLive(at(-35_000), now, 30_000, { ...judge, maxClockSkewMs: 0 })).toBe(false);
+    // Beyond stale + skew it is dead whatever the clocks.
+    expect(isLeaseLive(at(-61_000), now, 30_000, judge)).toBe(false);
+    // Written just now by a clock 20 s ahead of ours.
+    expect(isLeaseLive(at(20_000), now, 30_000, judge)).toBe(true);
+  });
+
+  it("records the host it is given, and a lease of this host's name is judged by its pid", async () => {
+    const layout = cacheLayout(dir);
+    const lease = await acquireLease(layout, HASH, "s", undefined, "host-a");
+    expect(await liveLeases(layout, HASH, undefined, { hostname: "host-b" })).toEqual([expect.objectContaining({ hostname: "host-a", pid: process.pid })]);
+    expect(await liveLeases(layout, HASH, undefined, { hostname: "host-a" })).toHaveLength(1);
+    await lease.release();
   });
 
   it("refreshes the heartbeat while held", async () => {

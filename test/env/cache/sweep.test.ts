@@ -24,14 +24,17 @@ afterEach(async () => {
 
 const hashOf = (c: string) => c.repeat(64);
 
-/** A partial prefix (no marker) plus what a SIGKILLed creator leaves: a stale lock and its holder record. */
+/**
+ * A partial prefix (no marker) plus what a SIGKILLed creator leaves: a lock and its holder record, dead
+ * long enough (10 min) that one look calls it stale whatever the clock skew allowed.
+ */
 async function crashedCreate(hash: string, name: string): Promise<string> {
   const prefix = path.join(layout.envsDir, name);
   await fs.mkdir(path.join(prefix, "conda-meta"), { recursive: true });
   await fs.writeFile(path.join(prefix, "conda-meta", "history"), "==> partial <==\n");
   const lock = envLockPath(layout, hash);
   await fs.mkdir(lock);
-  const old = new Date(Date.now() - 10 * STALE_MS);
+  const old = new Date(Date.now() - 600_000);
   await fs.utimes(lock, old, old);
   await fs.writeFile(lockHolderPath(lock), JSON.stringify({ pid: 2 ** 22 + 12345, hostname: os.hostname(), since: old.toISOString(), hash, prefix, state: "creating" }));
   return prefix;

@@ -1,11 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { gatherDoctorReport } from "../../../src/env/operator/doctor.js";
 import { createEnvManager } from "../../../src/env/env-manager.js";
 import { cacheLayout, envLockPath } from "../../../src/env/cache/cache-layout.js";
-import { acquireLock } from "../../../src/env/cache/lock.js";
+import { acquireLock, lockHolderPath } from "../../../src/env/cache/lock.js";
+import { acquireLease } from "../../../src/env/cache/lease.js";
+import { formatDoctorReport } from "../../../src/cli/doctor.js";
 import { linkFakePm } from "../../support/fake-pm.js";
 import { makeSandbox, type Sandbox } from "../../cli/operator-sandbox.js";
 
@@ -28,6 +30,7 @@ describe("gatherDoctorReport", () => {
     expect(report.cache).toMatchObject({ dir: box.cacheDir, writable: true, envCount: 0 });
     expect(report.cache.freeBytes).toBeGreaterThan(0);
     expect(report.cache.totalBytes).toBeGreaterThanOrEqual(report.cache.freeBytes!);
+    expect(report.cache.mount).toMatchObject({ mountPoint: expect.stringMatching(/^\//), type: expect.any(String) });
     expect(report.python3).toMatchObject({ found: true, version: expect.stringMatching(/^3\.\d+\.\d+/) });
     expect(report.node).toEqual({ version: process.version, platform: process.platform, arch: process.arch });
     expect(report.locks).toEqual([]);
@@ -67,6 +70,36 @@ describe("gatherDoctorReport", () => {
     }
     const after = await gatherDoctorReport(manager, { env: box.env });
     expect(after.locks).toEqual([]);
+  });
+
+  it("names the host holding each lock and lease, this host's identity, and marks a dead host's lock stale", async () => {
+    const layout = cacheLayout(box.cacheDir);
+    const lock = await acquireLock(envLockPath(layout, HASH), { label: "test", staleMs: 10_000, waitTimeoutMs: 1000, hostname: "gpu-box-2", holderInfo: { state: "creating" } });
+    const lease = await acquireLease(layout, HASH, "session-on-2", undefined, "gpu-box-2");
+    // A create that died on gpu-box-3 ten minutes ago: its lock directory and record are still there.
+    const deadLock = envLockPath(layout, "ab".repeat(32));
+    await mkdir(deadLock);
+    const old = new Date(Date.now() - 600_000);
+    await utimes(deadLock, old, old);
+    await writeFile(lockHolderPath(deadLock), JSON.stringify({ pid: DEAD_PID, hostname: "gpu-box-3", since: old.toISOString(), state: "creating" }));
+    try {
+      const report = await gatherDoctorReport(box.manager(), { env: box.env });
+      expect(report.host).toBe(hostname());
+      expect(report.cache.clockOffsetMs).toBe(0);
+      const byName = Object.fromEntries(report.locks.map((l) => [l.name, l]));
+      expect(byName[HASH]).toMatchObject({ stale: false, holder: { hostname: "gpu-box-2", pid: process.pid, state: "creating" } });
+      expect(byName["ab".repeat(32)]).toMatchObject({ stale: true, holder: { hostname: "gpu-box-3" } });
+      // Another host's lease is live by its heartbeat alone.
+      expect(report.leases).toEqual([expect.objectContaining({ holder: "session-on-2", hostname: "gpu-box-2", live: true })]);
+      const text = formatDoctorReport(report);
+      expect(text).toContain(`Host: ${hostname()}`);
+      expect(text).toMatch(new RegExp(`${HASH} creating by pid ${process.pid} on gpu-box-2 since`));
+      expect(text).toMatch(/abab\S* creating by pid \d+ on gpu-box-3 .*STALE/);
+      expect(text).toContain(`session-on-2  pid ${process.pid} on gpu-box-2  live`);
+    } finally {
+      await lease.release();
+      await lock.release();
+    }
   });
 
   it("says not OK when no package manager is found, bootstrap is off, or the cache is not writable", async () => {

@@ -1,9 +1,11 @@
 /**
  * A separate worker process for the cross-process tests: runs N concurrent ensureEnv calls of one spec and
- * prints one JSON line per event ("creating") and a final {"results": [...]}. Bundled with esbuild by
+ * prints one JSON line per event ("creating") and a final {"host", "results": [...]} (host: the name it
+ * records in locks and leases). Bundled with esbuild by
  * test/env/support/bundle.ts, since a child `node` cannot import the TypeScript sources.
  */
 import { createEnvManager } from "../../../src/env/env-manager.js";
+import { hostIdentity } from "../../../src/env/cache/host.js";
 import type { EnvOptions, EnvSpec } from "../../../src/env/types.js";
 
 interface WorkerConfig {
@@ -30,4 +32,4 @@ const settled = await Promise.allSettled(
   ),
 );
 const results = settled.map((s) => (s.status === "fulfilled" ? { status: s.value.status, prefix: s.value.prefix } : { error: String((s.reason as Error).message) }));
-process.stdout.write(`${JSON.stringify({ results })}\n`);
+process.stdout.write(`${JSON.stringify({ host: hostIdentity(), results })}\n`);

@@ -157,7 +157,8 @@ describe("kernel mode (conda-jupyter-kernel)", () => {
     const identity = localIdentity({ workspace: "ws-kernel", clientId: "kernel-client", sessionId: "ws-kernel/kernel-client" });
     const app = run(`print(os.environ["HYPHA_WORKSPACE"], sys.version_info[0], hypha_config["client_id"])\n`, { identity });
     await app.host.mainDone;
-    expect(app.stdout()).toBe("ws-kernel 3 kernel-client\n");
+    // stdout is a pipe of its own: main_done on the bridge channel may arrive before the print does.
+    await expect.poll(() => app.stdout(), { timeout: 5000 }).toBe("ws-kernel 3 kernel-client\n");
     expect(resultText(await app.host.execute("sorted(hypha_config)", 5000))).toBe("['app_id', 'client_id', 'server_url', 'token', 'workspace']");
     // The runner's own variable does not leak into the app's environment.
     expect(resultText(await app.host.execute("'HYPHA_BRIDGE_KERNEL' in os.environ", 5000))).toBe("False");

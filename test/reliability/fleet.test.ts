@@ -7,7 +7,7 @@
  */
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { AppManagerStandIn, AppSession } from "../support/app-manager.js";
+import { logContents, type AppManagerStandIn, type AppSession } from "../support/app-manager.js";
 import { readInvocationLog } from "../support/fake-pm.js";
 import type { HyphaTestServer } from "../support/hypha-server.js";
 import { leftoversIn } from "./support/rig.js";
@@ -85,7 +85,7 @@ it(`${WORKERS} serve processes started at once all come up; ${STARTS} starts by 
   expect(new Set(infos.map((i) => i.metadata.env_hash)).size).toBe(1);
   expect(infos.filter((i) => i.metadata.env_status === "created")).toHaveLength(1);
   const ran = await pollUntil(async () => {
-    const outs = await Promise.all(sessions.map((s) => manager.getLogs(s.id, { type: "stdout" }) as Promise<string[]>));
+    const outs = await Promise.all(sessions.map(async (s) => logContents(await manager.getLogs(s.id, { type: "stdout" }))));
     return outs.every((lines, i) => lines.join("\n").includes(`fleet app ${sessions[i]!.client_id} 2.0`));
   }, 30_000, 200);
   expect(ran).toBe(true);

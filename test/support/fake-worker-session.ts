@@ -101,6 +101,7 @@ export function inertEnvManager(cacheDir: string): EnvManager {
     packageManager: unused,
     detectPackageManagers: unused,
     ensureEnv: unused,
+    lockSpec: unused,
     acquireLease: unused,
     listEnvs: unused,
     gc: unused,

@@ -68,8 +68,9 @@ export function createEnvManager(options: EnvOptions, deps: EnvManagerDeps = {})
       const result = await ensureEnv(ctx, spec, ensureOptions).catch((error: unknown) => {
         // A locked package gone from its channel: the operator may have chosen to build from the spec instead.
         if (!spec.lock || options.lockMismatch !== "spec" || !hasCode(error, "E_ENV_LOCK_STALE")) throw error;
-        logger.warn(`${error.message.split(";")[0]}; building from the spec (--lock-mismatch spec)`);
-        return ensureEnv(ctx, { ...unlockedSpec(spec), lockNote: `${error.message.split(";")[0]}; building from the spec (--lock-mismatch spec)` }, ensureOptions);
+        const note = `${error.message.split(";")[0]}; building from the spec (--lock-mismatch spec)`;
+        logger.warn(note);
+        return ensureEnv(ctx, { ...unlockedSpec(spec), lockNote: note }, ensureOptions);
       });
       if (result.status === "created") {
         // The env just built is its caller's: never evicted by the gc its own create triggers.

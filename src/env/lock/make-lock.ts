@@ -12,7 +12,8 @@ export async function makeLock(ctx: SolveContext & { lockStaleMs: number }, spec
     format: LOCK_FORMAT,
     specHash: hashEnvSpec(base),
     subdir: base.subdir,
-    channels: base.channels.filter((c) => c !== "nodefaults"),
+    // As the spec has them (a `nodefaults` entry included): start compares the two lists as they are.
+    channels: [...base.channels],
     conda,
     pip: [],
     lockedWith: { name: pm.name, version: pm.version },

@@ -11,6 +11,7 @@ import { FIXTURE_CHANNEL_DIR } from "../../support/fake-pm.js";
 import { IS_REAL, makeManager, makeSpec, makeTestCache, TARGET, type ManagerSetup, type TestCache } from "../support/env-fixtures.js";
 import { catchError, createsIn } from "../support/env-assertions.js";
 import { hashEnvSpec } from "../../../src/env/spec/hash.js";
+import { applyLock } from "../../../src/env/lock/apply-lock.js";
 import type { ProgressEvent } from "../../../src/progress.js";
 
 let cache: TestCache;
@@ -77,6 +78,12 @@ describe.each(FACES)("a lock with $face $knobs (pip: $pip)", ({ pip, ...setup })
     expect(await records(other.prefix)).toEqual(await records(built.prefix));
     expect(await solves(path.join(second.dir, "solves.log"))).toBe(0);
   }, 120_000);
+});
+
+it("a spec whose channels name nodefaults gets a lock that fits it", async () => {
+  const spec = { ...makeSpec(["tinytool"]), channels: [TARGET.channelUrl, "nodefaults"] };
+  const lock = await makeManager(cache).lockSpec(spec);
+  expect(applyLock(spec, lock).lock).toEqual(lock);
 });
 
 describe.skipIf(IS_REAL)("a lock whose package is gone from its channel", () => {

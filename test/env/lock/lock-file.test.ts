@@ -89,6 +89,11 @@ describe("applyLock", () => {
     expect(codeAndReason(() => applyLock(SPEC, lock))).toEqual(["E_ENV_LOCK", "foreign-url"]);
   });
 
+  it("fits a spec whose channels name nodefaults", () => {
+    const spec = { ...SPEC, channels: [CHANNEL, "nodefaults"] };
+    expect(applyLock(spec, lockFor(spec)).lock).toBeDefined();
+  });
+
   it("matches a named channel to URLs that end in its name", () => {
     const named = { ...SPEC, channels: ["conda-forge"] };
     const lock = lockFor(named, { conda: [{ ...pkg("python", "3.11.7", "h1_0", "a"), url: "https://conda.anaconda.org/conda-forge/linux-64/python-3.11.7-h1_0.conda" }] });

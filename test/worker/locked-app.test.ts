@@ -8,6 +8,8 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createEnvManager } from "../../src/env/env-manager.js";
 import { parseLock, LOCK_FILE_NAME } from "../../src/env/lock/lock-file.js";
+import { buildEnvSpec, currentSubdir } from "../../src/env/spec/spec.js";
+import { hashEnvSpec } from "../../src/env/spec/hash.js";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
 import { registerWorkerService, type RegisteredWorkerService } from "../../src/hypha/service.js";
 import { CondaWorker } from "../../src/worker/conda-worker.js";
@@ -78,3 +80,26 @@ it("install writes the lock; start builds from it without a solve", async () => 
   await manager.stop(session.id);
   await manager.settle();
 }, 120_000);
+
+it("an app shipping a lock that names a package outside its channels fails to start with E_ENV_LOCK, and no tool runs", async () => {
+  const installed = readInvocationLog(pmLog()).length;
+  const foreign = {
+    format: 1,
+    // Made to fit everything else (the spec this worker computes), so only the URL check can refuse it.
+    specHash: hashEnvSpec(buildEnvSpec({ dependencies: ["python"], channels: ["conda-forge"] }, { channelMap: { "conda-forge": CHANNEL }, defaultChannels: ["conda-forge"], allowPipOptions: false })),
+    subdir: currentSubdir(),
+    channels: [CHANNEL],
+    conda: [{ name: "python", version: "3.11.7", build: "fake_0", url: "https://evil.example/x/noarch/python-3.11.7-fake_0.tar.bz2", md5: "0".repeat(32) }],
+    pip: [],
+    lockedWith: { name: "micromamba", version: "1.5.12" },
+    createdAt: "",
+  };
+  const app = {
+    manifest: { type: "conda-python", id: "foreign", name: "foreign", version: "0.1.0", entry_point: "main.py", channels: ["conda-forge"], dependencies: ["python"], startup_config: { wait_for_service: false } },
+    files: { "main.py": "print('must not run')\n", [LOCK_FILE_NAME]: JSON.stringify(foreign) },
+  };
+  await manager.install(app, { ...ALICE, verify: false, compile: false });
+  await expect(manager.start("foreign", { ...ALICE, timeout: 30 })).rejects.toThrow(/evil\.example.*not in any of the app's channels/);
+  expect(readInvocationLog(pmLog()).slice(installed).filter((i) => i.argv.includes("create"))).toEqual([]);
+  await manager.settle();
+}, 60_000);

@@ -15,6 +15,8 @@ export type ErrorCode =
   | "E_ENV_TIMEOUT"
   | "E_ENV_VERIFY"
   | "E_LOCK"
+  | "E_ENV_LOCK"
+  | "E_ENV_LOCK_STALE"
   | "E_CACHE"
   | "E_ENV_IN_USE"
   | "E_ARCHIVE"

@@ -27,6 +27,8 @@ export const ENV_OPTION_SPECS: OptionSpec = {
   "cache-max-envs": { type: "string" },
   "cache-max-size": { type: "string" },
   "cache-max-age": { type: "string" },
+  "lock-mismatch": { type: "string" },
+  "no-install-lock": { type: "boolean" },
 };
 
 /** Flag → environment variable. */
@@ -43,6 +45,8 @@ export const ENV_OPTION_VARIABLES: Record<string, string> = {
   "cache-max-envs": "HYPHA_CONDA_CACHE_MAX_ENVS",
   "cache-max-size": "HYPHA_CONDA_CACHE_MAX_SIZE",
   "cache-max-age": "HYPHA_CONDA_CACHE_MAX_AGE",
+  "lock-mismatch": "HYPHA_CONDA_LOCK_MISMATCH",
+  "no-install-lock": "HYPHA_CONDA_NO_INSTALL_LOCK",
 };
 
 /**
@@ -79,6 +83,9 @@ export const ENV_OPTIONS_HELP = [
   "  --cache-max-envs N         keep at most N unused envs [HYPHA_CONDA_CACHE_MAX_ENVS; default unlimited]",
   "  --cache-max-size SIZE      keep the cache under SIZE, e.g. 50G, 500MB [HYPHA_CONDA_CACHE_MAX_SIZE; default unlimited]",
   "  --cache-max-age DURATION   evict envs unused for DURATION, e.g. 7d, 12h [HYPHA_CONDA_CACHE_MAX_AGE; default unlimited]",
+  "  --lock-mismatch error|spec an app lock made for other channels, another platform, or with a gone package: fail with",
+  "                             how to re-lock (error), or build from the spec [HYPHA_CONDA_LOCK_MISMATCH; default error]",
+  "  --no-install-lock          compile (install) validates only, writes no hypha-conda.lock.json [HYPHA_CONDA_NO_INSTALL_LOCK=1]",
 ].join("\n");
 
 const PACKAGE_MANAGER_NAMES = ["mamba", "micromamba", "conda"];
@@ -177,6 +184,9 @@ export function resolveEnvOptions(values: Record<string, unknown>, env: NodeJS.P
     allowPipOptions: flagOrBoolean(values, env, "allow-pip-options"),
     createTimeoutMs: Math.round(timeoutSeconds * 1000),
   };
+  const lockMismatch = parsed(values, env, "lock-mismatch", (t) => (t.trim() === "error" || t.trim() === "spec" ? (t.trim() as "error" | "spec") : undefined), "error or spec");
+  if (lockMismatch !== undefined) options.lockMismatch = lockMismatch;
+  if (flagOrBoolean(values, env, "no-install-lock")) options.lockAtInstall = false;
   const packageManager = parsed(values, env, "package-manager", parsePackageManager, "mamba, micromamba, conda or an absolute path to one of them");
   if (packageManager !== undefined) options.packageManager = packageManager;
   const allowed = parsed(values, env, "allowed-channels", parseChannelList("allowed-channels"), "channel names or URLs separated by commas");

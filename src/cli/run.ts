@@ -104,6 +104,7 @@ async function buildDeps(settings: RunSettings, envOptions: ReturnType<typeof re
       defaultChannels: envOptions.defaultChannels,
       allowPipOptions: envOptions.allowPipOptions,
       ...(envOptions.allowedChannels ? { allowedChannels: envOptions.allowedChannels } : {}),
+      ...(envOptions.lockMismatch ? { lockMismatch: envOptions.lockMismatch } : {}),
     },
     workingRoot,
     serviceMode,

@@ -2,7 +2,7 @@
  * The environment layer as one object (src/env/types.ts EnvManager): package-manager detection once per
  * process, ensure-env, leases, listing, eviction and removal over one cache layout.
  */
-import { EnvError } from "../errors.js";
+import { EnvError, hasCode } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { createProgressReporter, type ProgressSink } from "../progress.js";
 import type { CacheEntry, EnsureEnvOptions, EnvManager, EnvOptions, EnvResult, EnvSpec, EvictionLimits, Lease, PackageManagerInfo, PackageManagerReport } from "./types.js";
@@ -16,6 +16,9 @@ import { deleteEnv, evictEnvs, resolveEnv } from "./cache/evict.js";
 import { sweepAbandonedPrefixes } from "./cache/sweep.js";
 import { detectPackageManagers, probePackageManager, unsupportedReason } from "./build/package-manager/detect.js";
 import { bootstrapMicromamba, micromambaBinPath } from "./build/package-manager/bootstrap.js";
+import { makeLock } from "./lock/make-lock.js";
+import type { EnvLock } from "./lock/lock-file.js";
+import { unlockedSpec } from "./spec/hash.js";
 
 export interface EnvManagerDeps {
   logger?: Logger;
@@ -69,12 +72,22 @@ export function createEnvManager(options: EnvOptions, deps: EnvManagerDeps = {})
     packageManager,
     detectPackageManagers: () => detectPackageManagers(detectOptions(options, layout, env)),
     async ensureEnv(spec: EnvSpec, ensureOptions?: EnsureEnvOptions): Promise<EnvResult> {
-      const result = await ensureEnv(ctx, spec, ensureOptions);
+      const result = await ensureEnv(ctx, spec, ensureOptions).catch((error: unknown) => {
+        // A locked package gone from its channel: the operator may have chosen to build from the spec instead.
+        if (!spec.lock || options.lockMismatch !== "spec" || !hasCode(error, "E_ENV_LOCK_STALE")) throw error;
+        const note = `${error.message.split(";")[0]}; building from the spec (--lock-mismatch spec)`;
+        logger.warn(note);
+        return ensureEnv(ctx, { ...unlockedSpec(spec), lockNote: note }, ensureOptions);
+      });
       if (result.status === "created") {
         // The env just built is its caller's: never evicted by the gc its own create triggers.
         await evictEnvs(evictDeps, limits(), new Set([result.hash])).catch((error: unknown) => logger.warn(`eviction after create failed: ${(error as Error).message}`));
       }
       return result;
+    },
+    async lockSpec(spec: EnvSpec, lockOptions: { signal?: AbortSignal } = {}): Promise<EnvLock> {
+      const pm = await packageManager();
+      return makeLock({ layout, baseEnv: env, logger, timeoutMs: options.createTimeoutMs, lockStaleMs, ...(lockOptions.signal ? { signal: lockOptions.signal } : {}) }, spec, pm);
     },
     acquireLease: (hash: string, holder: string): Promise<Lease> => acquireLease(layout, hash, holder, leaseTiming, hostname),
     async listEnvs(): Promise<CacheEntry[]> {

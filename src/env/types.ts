@@ -3,6 +3,7 @@
  * everything else under src/env/ is an implementation detail.
  */
 import type { ProgressSink } from "../progress.js";
+import type { EnvLock } from "./lock/lock-file.js";
 
 export type PackageManagerName = "conda" | "mamba" | "micromamba";
 
@@ -30,6 +31,10 @@ export interface EnvSpec {
   variables: Record<string, string>;
   /** conda platform subdir, e.g. "linux-64". */
   subdir: string;
+  /** The app's lock, checked against this spec: the env is built from its explicit list and the cache key hashes it. */
+  lock?: EnvLock;
+  /** Why the app's lock was not used (the operator's --lock-mismatch spec fallback); not hashed. */
+  lockNote?: string;
 }
 
 /** Operator settings of the environment layer (from flags, env vars, or the library caller). */
@@ -54,6 +59,10 @@ export interface EnvOptions {
   cacheMaxEnvs?: number;
   cacheMaxSizeBytes?: number;
   cacheMaxAgeMs?: number;
+  /** A lock that does not fit this worker (channels, platform, gone package): "error" (default) or build from the spec. */
+  lockMismatch?: "error" | "spec";
+  /** compile (install time) solves the app into a lock file; false: validate only. Default true. */
+  lockAtInstall?: boolean;
   /** Folder URL holding micromamba-<subdir> and its .sha256 for bootstrap (a mirror); official release when absent. */
   micromambaUrl?: string;
 }
@@ -146,6 +155,8 @@ export interface EnvManager {
   detectPackageManagers(): Promise<PackageManagerReport>;
   /** Returns a ready env for the spec: lock-free hit, or a locked, verified create. */
   ensureEnv(spec: EnvSpec, options?: EnsureEnvOptions): Promise<EnvResult>;
+  /** Solves the spec with the package manager (dry run, no env created) into a lock of exact packages. */
+  lockSpec(spec: EnvSpec, options?: { signal?: AbortSignal }): Promise<EnvLock>;
   /** Takes a lease that keeps eviction away from the env while the holder lives. */
   acquireLease(hash: string, holder: string): Promise<Lease>;
   listEnvs(): Promise<CacheEntry[]>;

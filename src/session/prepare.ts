@@ -61,6 +61,12 @@ export async function prepareApp(input: PrepareInput): Promise<Prepared> {
   // Lease before ensuring: a gc between the ensure and a later lease could evict the env.
   held.lease = await deps.env.acquireLease(hashEnvSpec(spec), config.id);
   const env = await deps.env.ensureEnv(spec, { onProgress: progress.sink, signal: input.signal });
+  if (spec.lock && env.hash !== held.lease.hash) {
+    // A lock fallback (--lock-mismatch spec) built the spec's env instead: lease what is actually used.
+    const previous = held.lease;
+    held.lease = await deps.env.acquireLease(env.hash, config.id);
+    await previous.release();
+  }
   input.onEnv(env);
   const what = env.status === "cached" ? "cache hit" : "created";
   progress.report("cache", "success", `Environment ${what}: ${env.hash.slice(0, 16)} (${env.seconds.toFixed(2)} s).`, { hash: env.hash, prefix: env.prefix, status: env.status });

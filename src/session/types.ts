@@ -62,7 +62,7 @@ export interface LogLimits {
 export interface SessionDeps {
   env: EnvManager;
   /** Options for building the env spec (same shape as src/env/spec.ts SpecOptions). */
-  specOptions: Pick<EnvOptions, "channelMap" | "allowedChannels" | "defaultChannels" | "allowPipOptions">;
+  specOptions: Pick<EnvOptions, "channelMap" | "allowedChannels" | "defaultChannels" | "allowPipOptions" | "lockMismatch">;
   /** Root under which each session gets its own working directory. */
   workingRoot: string;
   /** Where services go: Hypha (production) or local. */

@@ -1,7 +1,9 @@
 /** Install-time `compile(manifest, files, config)`: input checks, then the env layer's compileApp. */
 import { ConfigError } from "../errors.js";
 import type { SessionDeps } from "../session/types.js";
-import { compileApp } from "../env/compile.js";
+import { compileApp, compileAppWithLock } from "../env/compile.js";
+import type { EnvLock } from "../env/lock/lock-file.js";
+import type { EnvSpec } from "../env/types.js";
 import { stripRtype } from "./start-config.js";
 
 /** One app file as the app manager sends it (upstream uses `name` or `path`). */
@@ -17,6 +19,8 @@ export async function compileForWorker(
   files: unknown,
   config: unknown,
   specOptions: SessionDeps["specOptions"],
+  /** Solves a spec into a lock (the env manager's lockSpec); absent: validate only, no lock file. */
+  lockSpec?: (spec: EnvSpec) => Promise<EnvLock>,
 ): Promise<[Record<string, unknown>, CompileFile[]]> {
   if (!isRecord(manifest)) throw new ConfigError("compile: 'manifest' must be an object (the app's manifest).");
   const list = files === undefined || files === null ? [] : files;
@@ -24,6 +28,8 @@ export async function compileForWorker(
     throw new ConfigError("compile: 'files' must be a list of {path or name, content, format} objects.");
   }
   if (config !== undefined && config !== null && !isRecord(config)) throw new ConfigError("compile: 'config' must be an object when given.");
-  const [outManifest, outFiles] = compileApp(stripRtype(manifest), list as CompileFile[], specOptions);
+  const [outManifest, outFiles] = lockSpec
+    ? await compileAppWithLock(stripRtype(manifest), list as CompileFile[], specOptions, lockSpec)
+    : compileApp(stripRtype(manifest), list as CompileFile[], specOptions);
   return [outManifest as Record<string, unknown>, outFiles as CompileFile[]];
 }

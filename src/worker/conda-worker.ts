@@ -9,7 +9,7 @@ import type { CallContext } from "../hypha/calling-convention.js";
 import type { ServicePresence } from "../hypha/service-presence.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { redact } from "../redact.js";
-import type { EnvManager } from "../env/types.js";
+import type { EnvManager, EnvSpec } from "../env/types.js";
 import type { ServiceMode } from "../bridge/types.js";
 import type { ExecuteResult, SessionDeps, SessionInfo, SessionStartOptions, StartConfig } from "../session/types.js";
 import { prepareWorkspaceDir } from "../session/working-dir.js";
@@ -87,6 +87,7 @@ export class CondaWorker {
         defaultChannels: env.options.defaultChannels,
         allowPipOptions: env.options.allowPipOptions,
         ...(env.options.allowedChannels ? { allowedChannels: env.options.allowedChannels } : {}),
+        ...(env.options.lockMismatch ? { lockMismatch: env.options.lockMismatch } : {}),
       },
       workingRoot: options.workingDir,
       serviceMode: options.serviceMode ?? defaultServiceMode(),
@@ -225,7 +226,9 @@ export class CondaWorker {
   async compile(manifest: unknown, files: unknown, config?: unknown, context?: CallContext): Promise<[Record<string, unknown>, CompileFile[]]> {
     const caller = resolveCaller(undefined, context);
     if (caller.workspace) assertMayStart(caller, caller.workspace, this.options.authorizedWorkspaces);
-    return compileForWorker(manifest, files, config, this.deps.specOptions);
+    const env = this.deps.env;
+    const lockSpec = env.options.lockAtInstall === false ? undefined : (spec: EnvSpec) => env.lockSpec(spec);
+    return compileForWorker(manifest, files, config, this.deps.specOptions, lockSpec);
   }
 
   /** Runs code in a running app's namespace. `config.timeout` is in seconds (default 30); callbacks as upstream's. */

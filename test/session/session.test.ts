@@ -313,11 +313,13 @@ describe("Session process cleanup and HTTP files", () => {
         const entries = readdirSync(full, { withFileTypes: true }).map((e) => ({ name: e.name, type: e.isDirectory() ? "directory" : "file" }));
         return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(entries));
       }
+      let body: Buffer;
       try {
-        res.writeHead(200).end(readFileSync(full));
+        body = readFileSync(full);
       } catch {
-        res.writeHead(404).end();
+        return void res.writeHead(404).end();
       }
+      res.writeHead(200).end(body);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {

@@ -19,6 +19,9 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const createFromYml = (prefix: string, yml: string) =>
   target.name === "micromamba" ? ["create", "-p", prefix, "-f", yml, "-y", "--json"] : ["env", "create", "-p", prefix, "-f", yml, "--yes", "--json"];
 
+/** libmamba's LINK entries carry url and checksums; conda's (dist_fields_dump) do not, its FETCH entries do. */
+const namedRecords = (doc: { actions: { LINK?: Array<{ url?: string }>; FETCH?: unknown[] } }) => (doc.actions.LINK?.[0]?.url ? doc.actions.LINK : doc.actions.FETCH) ?? [];
+
 describe(`reference facts against ${target.reason}`, () => {
   it("--version has the flavour's format", async () => {
     const run = await runFakePm(target.path, ["--version"], { env });
@@ -50,6 +53,34 @@ describe(`reference facts against ${target.reason}`, () => {
       const run = await runFakePm(target.path, createFromYml(path.join(tmp, "envs", "bad"), yml), { env });
       expect(run.exitCode).toBe(1);
     }
+  });
+
+  it("a dry run names every package's URL and a checksum (libmamba in LINK, conda in FETCH), creating nothing", async () => {
+    const prefix = path.join(tmp, "envs", "dry");
+    const run = await runFakePm(target.path, ["create", "-p", prefix, "--dry-run", "--json", "--override-channels", "-c", target.channelUrl, "tinyapp"], { env: { ...env, CONDA_PKGS_DIRS: path.join(tmp, "dry-pkgs") } });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const doc = JSON.parse(run.stdout.slice(run.stdout.indexOf("{")));
+    expect(doc).toMatchObject({ success: true, dry_run: true });
+    const named = namedRecords(doc) as Array<{ name: string; url: string; md5?: string; sha256?: string }>;
+    expect(named.map((p) => p.name).sort()).toEqual(["pip", "python", "tinyapp", "tinylib"]);
+    for (const p of named) {
+      expect(p.url.startsWith(`${target.channelUrl}/`)).toBe(true);
+      expect(p.md5 ?? p.sha256).toMatch(/^[0-9a-f]+$/);
+    }
+    expect(fs.existsSync(prefix)).toBe(false);
+  });
+
+  it("an @EXPLICIT list installs exactly the listed URLs", async () => {
+    const prefix = path.join(tmp, "envs", "explicit");
+    const list = path.join(tmp, "explicit.txt");
+    const dry = await runFakePm(target.path, ["create", "-p", path.join(tmp, "envs", "dry2"), "--dry-run", "--json", "--override-channels", "-c", target.channelUrl, "tinytool"], { env: { ...env, CONDA_PKGS_DIRS: path.join(tmp, "dry2-pkgs") } });
+    const doc = JSON.parse(dry.stdout.slice(dry.stdout.indexOf("{")));
+    const tool = (namedRecords(doc) as Array<{ name: string; url: string; md5: string }>).find((p) => p.name === "tinytool")!;
+    fs.writeFileSync(list, `@EXPLICIT\n${tool.url}#${tool.md5}\n`);
+    const run = await runFakePm(target.path, ["create", "-p", prefix, "--file", list, "--yes", "--json"], { env });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(fs.readdirSync(path.join(prefix, "conda-meta")).filter((f) => f.endsWith(".json") && f !== "state")).toEqual(["tinytool-0.1-0.json"]);
+    expect(execFileSync(path.join(prefix, "bin", "tinytool"), { encoding: "utf8" })).toContain("tinytool 0.1");
   });
 
   itFakeOnly("the fake reports which target it is", () => {

@@ -46,6 +46,8 @@ export interface FakePmKnobs {
   exitZeroCorrupt?: boolean;
   /** FAKE_PM_VERSION: override the reported version. */
   version?: string;
+  /** FAKE_PM_SOLVE_LOG: append one JSON line per solve (a create from an @EXPLICIT list solves nothing). */
+  solveLog?: string;
 }
 
 export interface FakePmEnvOptions extends FakePmKnobs {
@@ -86,6 +88,7 @@ export function fakePmEnv(options: FakePmEnvOptions = {}): Record<string, string
   set("FAKE_PM_MAMBA_MAJOR", options.mambaMajor);
   set("FAKE_PM_VERSION", options.version);
   set("FAKE_PM_EXIT0_CORRUPT", options.exitZeroCorrupt ? "1" : undefined);
+  set("FAKE_PM_SOLVE_LOG", options.solveLog);
   if (options.offlinePip ?? true) {
     env.PIP_NO_INDEX = "1";
     env.PIP_FIND_LINKS = FIXTURE_WHEELS_DIR;

@@ -100,10 +100,12 @@ export function inertEnvManager(cacheDir: string): EnvManager {
     throw new Error("inertEnvManager: the fake session never builds an env");
   };
   return {
-    options: { cacheDir, bootstrap: false, channelMap: {}, defaultChannels: ["conda-forge"], allowPipOptions: false, createTimeoutMs: 60_000 },
+    // It has no package manager to solve with, so compile validates only (as with --no-install-lock).
+    options: { cacheDir, bootstrap: false, channelMap: {}, defaultChannels: ["conda-forge"], allowPipOptions: false, createTimeoutMs: 60_000, lockAtInstall: false },
     packageManager: unused,
     detectPackageManagers: unused,
     ensureEnv: unused,
+    lockSpec: unused,
     acquireLease: unused,
     listEnvs: unused,
     gc: unused,

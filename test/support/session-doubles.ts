@@ -48,6 +48,9 @@ export function createEnvDouble(options: EnvDoubleOptions = {}): EnvDouble {
     async detectPackageManagers() {
       return { found: [], searched: [] };
     },
+    async lockSpec() {
+      throw new Error("the env double does not lock");
+    },
     async ensureEnv(spec: EnvSpec, ensureOptions?: EnsureEnvOptions): Promise<EnvResult> {
       ensured.push(spec);
       ensureOptions?.onProgress?.({ phase: "creating", type: "info", message: "double: linking packages", elapsed: 0 });

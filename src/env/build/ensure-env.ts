@@ -18,7 +18,8 @@ import { acquireLock, acquireLockUnless, type HeldLock } from "../cache/lock.js"
 import { readMarker, touchLastUsed, writeMarker, type EnvMarker } from "../cache/marker.js";
 import { baseActivation, computeActivation } from "./activation.js";
 import { directorySize } from "../operator/cache-list.js";
-import { buildCreateCommand, faceOf, flavourOf } from "./package-manager/index.js";
+import { buildCreateCommand, buildExplicitCreateCommand, faceOf, flavourOf, type ToolCommand } from "./package-manager/index.js";
+import { explicitListText, findMissingLockedRecords, goneLockedPackage, installPinnedPip, lockStaleError, pinnedRequirementsText } from "./locked-create.js";
 import { findUnconfirmedCreate } from "./confirm-create.js";
 import { explainTerseFailure } from "./explain-failure.js";
 import { runTool, type ToolRun } from "./package-manager/run-tool.js";
@@ -46,7 +47,8 @@ export async function ensureEnv(ctx: EnsureContext, spec: EnvSpec, options: Ensu
   assertEnvSpecShape(spec);
   const hash = hashEnvSpec(spec);
   const prefix = envPrefixFor(ctx.layout, envDirName(spec, hash));
-  progress.report("resolving", "info", `environment ${short(hash)} at ${prefix}`, { hash, prefix });
+  progress.report("resolving", "info", `environment ${short(hash)} at ${prefix}${spec.lock ? " (locked)" : ""}`, { hash, prefix });
+  if (spec.lockNote) progress.report("resolving", "warning", spec.lockNote, { hash });
 
   const hit = await readHit(prefix, hash);
   if (hit) return cachedResult(hit, started, progress);
@@ -119,12 +121,20 @@ async function createLocked(ctx: EnsureContext, job: CreateJob): Promise<EnvMark
   const workDir = await fs.mkdtemp(path.join(os.tmpdir(), "hypha-conda-env-"));
   const stop = AbortSignal.any([job.lock.lost, ...(job.signal ? [job.signal] : [])]);
   try {
-    const envFile = path.join(workDir, "environment.yml");
-    await fs.writeFile(envFile, environmentYamlFor(job.spec, pm), { mode: 0o600 });
-    const run = await runCreate(ctx, job, envFile, workDir, stop);
-    if (run.timedOut || run.aborted || run.spawnError !== undefined || run.exitCode !== 0) throw createError({ ...job, createTimeoutMs: ctx.options.createTimeoutMs }, run);
-    const unconfirmed = await findUnconfirmedCreate(run, prefix, faceOf(pm));
+    const lock = job.spec.lock;
+    const command = await writeCreateInput(ctx, job, workDir);
+    const run = await runCreate(ctx, job, command, workDir, stop);
+    const failed = run.timedOut || run.aborted || run.spawnError !== undefined || run.exitCode !== 0;
+    // A locked create whose tool names a locked URL: the package is gone from its channel (or changed).
+    const gone = failed && lock && !run.timedOut && !run.aborted ? goneLockedPackage(run, lock) : undefined;
+    if (gone) throw lockStaleError(gone, run, hash);
+    if (failed) throw createError({ ...job, createTimeoutMs: ctx.options.createTimeoutMs }, run);
+    const unconfirmed = lock ? await findMissingLockedRecords(prefix, lock) : await findUnconfirmedCreate(run, prefix, faceOf(pm));
     if (unconfirmed) throw createError({ ...job, createTimeoutMs: ctx.options.createTimeoutMs }, { ...run, unconfirmed });
+    if (lock && lock.pip.length > 0) {
+      progress.report("creating", "info", `installing ${lock.pip.length} pinned pip package(s) without resolving`, { hash });
+      await installPinnedPip(prefix, path.join(workDir, "requirements.txt"), ctx.baseEnv, ctx.options.createTimeoutMs, stop);
+    }
     progress.report("verifying", "info", `verifying ${pythonPathOf(prefix)}`, { hash });
     await verifyPython(prefix);
     const activation = await computeActivation(prefix, { variables: job.spec.variables });
@@ -151,7 +161,21 @@ async function createLocked(ctx: EnsureContext, job: CreateJob): Promise<EnvMark
   }
 }
 
-async function runCreate(ctx: EnsureContext, job: CreateJob, envFile: string, workDir: string, stop: AbortSignal): Promise<ToolRun> {
+/** Writes the tool's input into the private work dir: the environment.yml, or for a lock the explicit list and pip pins. */
+async function writeCreateInput(ctx: EnsureContext, job: CreateJob, workDir: string): Promise<ToolCommand> {
+  const { lock } = job.spec;
+  if (lock) {
+    const explicitFile = path.join(workDir, "explicit.txt");
+    await fs.writeFile(explicitFile, explicitListText(lock), { mode: 0o600 });
+    if (lock.pip.length > 0) await fs.writeFile(path.join(workDir, "requirements.txt"), pinnedRequirementsText(lock, job.spec.pip), { mode: 0o600 });
+    return buildExplicitCreateCommand(job.pm, { prefix: job.prefix, explicitFile }, ctx.layout, ctx.baseEnv);
+  }
+  const envFile = path.join(workDir, "environment.yml");
+  await fs.writeFile(envFile, environmentYamlFor(job.spec, job.pm), { mode: 0o600 });
+  return buildCreateCommand(job.pm, { prefix: job.prefix, envFile, channels: job.spec.channels }, ctx.layout, ctx.baseEnv);
+}
+
+async function runCreate(ctx: EnsureContext, job: CreateJob, command: ToolCommand, workDir: string, stop: AbortSignal): Promise<ToolRun> {
   const { progress, hash, pm } = job;
   // Creates sharing one package cache corrupt each other when it is cold (reference): one at a time.
   const pkgsLock = await acquireLock(pkgsLockPath(ctx.layout), {
@@ -165,8 +189,8 @@ async function runCreate(ctx: EnsureContext, job: CreateJob, envFile: string, wo
     onCompromised: (error) => ctx.logger.warn(`package-cache lock lost: ${error.message}`),
   });
   try {
-    const command = buildCreateCommand(pm, { prefix: job.prefix, envFile, channels: job.spec.channels }, ctx.layout, ctx.baseEnv);
-    progress.report("creating", "info", `creating env ${short(hash)} with ${pm.name} ${pm.version}`, { hash, packageManager: pm });
+    const how = job.spec.lock ? ` from its lock (${job.spec.lock.conda.length} packages, no solve)` : "";
+    progress.report("creating", "info", `creating env ${short(hash)} with ${pm.name} ${pm.version}${how}`, { hash, packageManager: pm, locked: Boolean(job.spec.lock) });
     ctx.logger.debug(`running ${pm.path} ${command.args.join(" ")}`);
     const interval = ctx.lineProgressIntervalMs ?? 250;
     const jsonOutput = command.args.includes("--json");

@@ -7,6 +7,7 @@ import { loadYaml } from "../../yaml-lazy.js";
 import { EnvError } from "../../errors.js";
 import { condaSpecName } from "./match-spec.js";
 import type { EnvSpec } from "../types.js";
+import { pipPins } from "../lock/lock-file.js";
 
 /** Serialises a JSON value with object keys sorted at every level. */
 function sortedJson(value: unknown): string {
@@ -20,6 +21,17 @@ function sortedJson(value: unknown): string {
 
 /** The canonical JSON of a spec; conda/pip are sorted here too, so a hand-built spec hashes canonically. */
 export function canonicalSpecJson(spec: EnvSpec): string {
+  // A locked env is keyed by what it holds: the exact package URLs and checksums and the pip pins.
+  if (spec.lock) {
+    return sortedJson({
+      schema: spec.schema,
+      locked: spec.lock.format,
+      conda: spec.lock.conda.map((p) => ({ url: p.url, md5: p.md5 ?? null, sha256: p.sha256 ?? null })).sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0)),
+      pip: pipPins(spec.lock),
+      variables: spec.variables ?? {},
+      subdir: spec.subdir,
+    });
+  }
   return sortedJson({
     schema: spec.schema,
     channels: [...spec.channels],
@@ -28,6 +40,12 @@ export function canonicalSpecJson(spec: EnvSpec): string {
     variables: spec.variables ?? {},
     subdir: spec.subdir,
   });
+}
+
+/** The spec without its lock: what a lock is solved from and checked against. */
+export function unlockedSpec(spec: EnvSpec): EnvSpec {
+  const { lock: _lock, lockNote: _note, ...rest } = spec;
+  return rest;
 }
 
 /** 64 hex characters: sha256 of the canonical JSON. */

@@ -10,6 +10,8 @@ import { ENVIRONMENT_FILE_NAMES, parseEnvironmentFile } from "../build/environme
 import { buildEnvSpec, type SpecOptions } from "./spec.js";
 import { describeType, findControlChar, isPlainObject, quoteItem } from "./spec-text.js";
 import type { EnvSpec } from "../types.js";
+import { LOCK_FILE_NAME, parseLock } from "../lock/lock-file.js";
+import { applyLock } from "../lock/apply-lock.js";
 
 /** Upstream's type: the entry point runs as one notebook cell in a process kept alive like a kernel. */
 export const KERNEL_APP_TYPE = "conda-jupyter-kernel";
@@ -114,8 +116,29 @@ export function noDependenciesError(): ManifestError {
   );
 }
 
-/** Resolves the EnvSpec: from the manifest, or from environment.yml then environment.yaml. */
+/**
+ * Resolves the EnvSpec: from the manifest, or from environment.yml then environment.yaml; with the app's
+ * lock file (hypha-conda.lock.json) checked against it and attached, so the env is built from the lock.
+ */
 export async function resolveEnvSpec(
+  m: NormalizedManifest,
+  readAppFile: (relPath: string) => Promise<string | undefined>,
+  options: SpecOptions,
+): Promise<EnvSpec> {
+  const spec = await resolveUnlockedSpec(m, readAppFile, options);
+  const lockText = await readAppFile(LOCK_FILE_NAME);
+  if (lockText === undefined) return spec;
+  let lock;
+  try {
+    lock = parseLock(lockText);
+  } catch (error) {
+    if (options.lockMismatch !== "spec") throw error;
+    return { ...spec, lockNote: `${(error as Error).message.split(".")[0]}; building from the spec (--lock-mismatch spec)` };
+  }
+  return applyLock(spec, lock, options.lockMismatch);
+}
+
+async function resolveUnlockedSpec(
   m: NormalizedManifest,
   readAppFile: (relPath: string) => Promise<string | undefined>,
   options: SpecOptions,

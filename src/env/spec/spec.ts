@@ -17,7 +17,7 @@ export const ENV_SPEC_SCHEMA = 1;
 export const MAX_CONDA_SPECS = 512;
 export const MAX_PIP_SPECS = 512;
 
-export type SpecOptions = Pick<EnvOptions, "channelMap" | "allowedChannels" | "defaultChannels" | "allowPipOptions"> & { subdir?: string };
+export type SpecOptions = Pick<EnvOptions, "channelMap" | "allowedChannels" | "defaultChannels" | "allowPipOptions" | "lockMismatch"> & { subdir?: string };
 
 /** The conda platform subdir of this machine: linux-64, linux-aarch64, linux-ppc64le, osx-64, osx-arm64, win-64. */
 export function currentSubdir(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {

@@ -61,12 +61,12 @@ describe("resolveEnvSpec", () => {
     expect(spec.conda).toEqual(["ipykernel", "jupyter_client", "numpy", "pip", "python 3.11.*", "pyzmq"]);
     expect(spec.pip).toEqual(["hypha-rpc"]);
   });
-  test("manifest dependencies are used without reading files", async () => {
+  test("manifest dependencies are used without reading files other than the app's lock", async () => {
     const { read, reads } = reader({ "environment.yml": "dependencies: [scipy]\n" });
     const spec = await resolveEnvSpec(normalizeManifest({ type: "conda-python", dependencies: ["numpy"], channels: "bioconda" }), read, OPTIONS);
     expect(spec.conda).toEqual(["numpy"]);
     expect(spec.channels).toEqual(["bioconda"]);
-    expect(reads).toEqual([]);
+    expect(reads).toEqual(["hypha-conda.lock.json"]);
   });
   test("environment.yml first, then environment.yaml", async () => {
     const both = reader({ "environment.yml": "dependencies: [scipy]\n", "environment.yaml": "dependencies: [pandas]\n" });
@@ -75,7 +75,7 @@ describe("resolveEnvSpec", () => {
     const spec = await resolveEnvSpec(normalizeManifest({ type: "conda-python", dependencies: [] }), yamlOnly.read, OPTIONS);
     expect(spec.conda).toEqual(["pandas"]);
     expect(spec.variables).toEqual({ MY_VAR: "1" });
-    expect(yamlOnly.reads).toEqual(["environment.yml", "environment.yaml"]);
+    expect(yamlOnly.reads).toEqual(["environment.yml", "environment.yaml", "hypha-conda.lock.json"]);
   });
   test("file channels win, else the manifest's, else the defaults", async () => {
     const withChannels = reader({ "environment.yml": "channels: [pytorch]\ndependencies: [numpy]\n" });

@@ -7,6 +7,8 @@ const COMMON_VALUES = { "-p": "prefix", "--prefix": "prefix", "-n": "name", "--n
 const LIBMAMBA_VALUES = { "-r": "rootPrefix", "--root-prefix": "rootPrefix", "--rc-file": "rcFile" };
 const COMMON_BOOLS = { "-y": "yes", "--yes": "yes", "--json": "json", "-q": "quiet", "--quiet": "quiet", "--override-channels": "overrideChannels", "--offline": "offline", "--dry-run": "dryRun", "-v": "verbose", "--verbose": "verbose" };
 const LIBMAMBA_BOOLS = { "--no-rc": "noRc", "--no-env": "noEnv" };
+// conda's create skips .condarc `create_default_packages` with it; libmamba has no such flag.
+const CONDA_BOOLS = { "--no-default-packages": "noDefaultPackages" };
 const REPEATED = new Set(["file", "channel"]);
 const CONDA_COMMANDS = ["create", "env", "info"];
 const LIBMAMBA_COMMANDS = ["create", "env", "info"];
@@ -14,7 +16,7 @@ const LIBMAMBA_COMMANDS = ["create", "env", "info"];
 /** Parses argv (without node and script) for a style ("conda" | "libmamba"). */
 export function parseArgs(argv, style) {
   const values = style === "conda" ? COMMON_VALUES : { ...COMMON_VALUES, ...LIBMAMBA_VALUES };
-  const bools = style === "conda" ? COMMON_BOOLS : { ...COMMON_BOOLS, ...LIBMAMBA_BOOLS };
+  const bools = style === "conda" ? { ...COMMON_BOOLS, ...CONDA_BOOLS } : { ...COMMON_BOOLS, ...LIBMAMBA_BOOLS };
   const opts = { file: [], channel: [], specs: [] };
   const tokens = [...argv];
   let command;

@@ -1,5 +1,6 @@
 // Channel resolution and repodata loading. Only file:// channels (or local paths) can be read: the fakes
 // are offline like the machines they run on, so named channels and http(s) URLs are unreachable.
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -53,7 +54,9 @@ export function loadChannelIndex(channels, { skipUnreachable = false } = {}) {
       }
       const all = { ...(repodata.packages ?? {}), ...(repodata["packages.conda"] ?? {}) };
       for (const [fn, rec] of Object.entries(all)) {
+        const payloadDir = path.join(ch.dir, subdir, fn.replace(/(\.tar\.bz2|\.conda)$/, ""));
         records.push({
+          ...payloadDigests(payloadDir, rec),
           ...rec,
           depends: rec.depends ?? [],
           build_number: rec.build_number ?? 0,
@@ -63,7 +66,7 @@ export function loadChannelIndex(channels, { skipUnreachable = false } = {}) {
           channelIndex: used.length,
           url: `${ch.url}/${subdir}/${fn}`,
           dist: distName(rec),
-          payloadDir: path.join(ch.dir, subdir, fn.replace(/(\.tar\.bz2|\.conda)$/, "")),
+          payloadDir,
         });
       }
     }
@@ -90,4 +93,31 @@ export function loadCacheIndex(pkgsDirs) {
 
 export function distName(rec) {
   return `${rec.name}-${rec.version}-${rec.build}`;
+}
+
+/**
+ * The fixture channel stores payload directories, not archives: their md5/sha256 (what real repodata lists
+ * per archive) are digests over the payload's sorted paths, file contents and link targets.
+ */
+export function payloadDigests(dir, rec) {
+  if (rec.md5 && rec.sha256) return {};
+  const md5 = crypto.createHash("md5");
+  const sha256 = crypto.createHash("sha256");
+  let size = 0;
+  const walk = (rel) => {
+    const abs = path.join(dir, rel);
+    for (const name of fs.readdirSync(abs).sort()) {
+      const childRel = path.join(rel, name);
+      const stat = fs.lstatSync(path.join(dir, childRel));
+      const data = stat.isSymbolicLink() ? Buffer.from(`link:${fs.readlinkSync(path.join(dir, childRel))}`) : stat.isDirectory() ? null : fs.readFileSync(path.join(dir, childRel));
+      for (const h of [md5, sha256]) h.update(`${childRel}\0`);
+      if (data) {
+        for (const h of [md5, sha256]) h.update(data);
+        size += data.length;
+      } else walk(childRel);
+    }
+  };
+  if (!fs.existsSync(dir)) return {};
+  walk("");
+  return { md5: md5.digest("hex"), sha256: sha256.digest("hex"), size };
 }

@@ -1,5 +1,6 @@
 // `create` / `env create`: gather specs and channels, solve, extract into the package cache, link into the
 // prefix, write conda-meta, run the pip section. Failures are thrown as PmFailure for render-*.mjs.
+import fs from "node:fs";
 import path from "node:path";
 import { loadCacheIndex, loadChannelIndex, resolveChannel, HOST_SUBDIR } from "./channels.mjs";
 import { configuredChannels, envsDirs, isCondaCreateAlias, pkgsDirs } from "./faces.mjs";
@@ -16,18 +17,28 @@ import { solve } from "./solver.mjs";
 export async function runCreate({ flavour, command, opts, env, knobs, progress, historyArgv }) {
   const request = gatherRequest(flavour, command, opts, env);
   const prefix = request.prefix;
-  preparePrefix(prefix, { yes: Boolean(opts.yes), style: flavour.style });
   const pkgs = pkgsDirs(flavour, env, opts);
-  const index =
-    flavour.style === "libmamba" && opts.offline
-      ? loadCacheIndex(pkgs)
-      : loadChannelIndex(request.channels.map(resolveChannel), { skipUnreachable: Boolean(opts.offline) });
-  const channelUrls = index.channels.map((c) => c.url);
-  const records = request.specs.length ? solve(index, request.specs, { channelUrls }) : [];
-  progress.planned(records, request.specs, index.channels, prefix);
-  if (opts.dryRun) {
-    progress.finished({ actions: { LINK: records.map(actionEntry) }, dryRun: true });
-    return;
+  let records;
+  if (request.explicit) {
+    // An @EXPLICIT list: exactly those URLs, checked against their checksums; no channels, no solve.
+    records = resolveExplicit(request.explicit);
+    if (opts.dryRun) return;
+    preparePrefix(prefix, { yes: Boolean(opts.yes), style: flavour.style });
+    progress.planned(records, [], [], prefix);
+  } else {
+    if (!opts.dryRun) preparePrefix(prefix, { yes: Boolean(opts.yes), style: flavour.style });
+    const index =
+      flavour.style === "libmamba" && opts.offline
+        ? loadCacheIndex(pkgs)
+        : loadChannelIndex(request.channels.map(resolveChannel), { skipUnreachable: Boolean(opts.offline) });
+    const channelUrls = index.channels.map((c) => c.url);
+    records = request.specs.length ? solve(index, request.specs, { channelUrls }) : [];
+    if (request.specs.length) recordSolve(env, flavour);
+    progress.planned(records, request.specs, index.channels, prefix);
+    if (opts.dryRun) {
+      progress.finished({ actions: dryRunActions(flavour, records, pkgs[0]), dryRun: true });
+      return;
+    }
   }
   const fetched = [];
   const extracted = await extractIntoCache(records, pkgs[0], knobs, (rec) => {
@@ -53,6 +64,8 @@ export async function runCreate({ flavour, command, opts, env, knobs, progress, 
   }
   progress.linkDone();
   finishCondaMeta(prefix, { specs: request.specs, flavour, variables: request.variables, env });
+  // conda's explicit install returns without a JSON result (conda/misc.py install_explicit_packages).
+  if (request.explicit && flavour.style === "conda") return;
   const actions = { FETCH: fetched.map(actionEntry), LINK: records.map(actionEntry) };
   if (request.pip.length) {
     await installPipSection(prefix, request.pip, {
@@ -77,6 +90,8 @@ function gatherRequest(flavour, command, opts, env) {
   }
   const allowYaml = !(flavour.mamba1 && command === "create");
   const parsedFiles = files.map((f) => readSpecFile(f, { allowYaml }));
+  const explicitFile = parsedFiles.find((f) => f.explicit);
+  if (explicitFile && command === "create") return { prefix: targetPrefix(flavour, env, opts, undefined), explicit: explicitFile.explicit, specs: [], channels: [], pip: [], variables: {}, envFileDir: process.cwd() };
   const specs = opts.specs.map(parseCliSpec);
   for (const f of parsedFiles) specs.push(...f.specs);
   if (specs.length === 0 && flavour.style === "conda" && command === "create") throw new PmFailure("no-specs", {});
@@ -94,24 +109,75 @@ function gatherRequest(flavour, command, opts, env) {
   // anaconda.org answers 404 for the name `nodefaults`, measured on 26.7.1: the create fails before solving.
   if (channels.includes("nodefaults")) throw new PmFailure("channel-invalid", { channel: resolveChannel("nodefaults"), reason: "404" });
   channels = dedupe(channels, (c) => resolveChannel(c).url);
-  const name = opts.name ?? parsedFiles.find((f) => f.name)?.name;
-  let prefix;
-  if (opts.prefix) prefix = path.resolve(opts.prefix);
-  else if (name) prefix = path.join(envsDirs(flavour, env, opts)[0], name);
-  else {
-    throw new PmFailure("usage", {
-      conda: "one of the arguments -n/--name -p/--prefix is required",
-      libmamba: "--prefix,--name: no target prefix given (pass -p PREFIX or -n NAME)",
-    });
-  }
   return {
-    prefix,
+    prefix: targetPrefix(flavour, env, opts, parsedFiles.find((f) => f.name)?.name),
     specs,
     channels,
     pip: parsedFiles.flatMap((f) => f.pip),
     variables: Object.assign({}, ...parsedFiles.map((f) => f.variables)),
     envFileDir: parsedFiles.find((f) => f.pip.length)?.dir ?? process.cwd(),
   };
+}
+
+function targetPrefix(flavour, env, opts, fileName) {
+  const name = opts.name ?? fileName;
+  if (opts.prefix) return path.resolve(opts.prefix);
+  if (name) return path.join(envsDirs(flavour, env, opts)[0], name);
+  throw new PmFailure("usage", {
+    conda: "one of the arguments -n/--name -p/--prefix is required",
+    libmamba: "--prefix,--name: no target prefix given (pass -p PREFIX or -n NAME)",
+  });
+}
+
+/** Each explicit URL must name an archive its channel's repodata lists, with a matching checksum. */
+function resolveExplicit(lines) {
+  const indexes = new Map();
+  return lines.map((line) => {
+    const channelUrl = line.url.split("/").slice(0, -2).join("/");
+    const channel = resolveChannel(channelUrl);
+    if (!channel.dir) throw new PmFailure("explicit-missing", { url: line.url, status: "000" });
+    if (!indexes.has(channelUrl)) {
+      try {
+        indexes.set(channelUrl, loadChannelIndex([channel]));
+      } catch {
+        indexes.set(channelUrl, { records: [] });
+      }
+    }
+    const rec = indexes.get(channelUrl).records.find((r) => r.url === line.url);
+    if (!rec) throw new PmFailure("explicit-missing", { url: line.url, status: 404 });
+    if ((line.md5 && line.md5 !== rec.md5) || (line.sha256 && line.sha256 !== rec.sha256)) {
+      throw new PmFailure("checksum-mismatch", { url: line.url, record: rec, expected: line.md5 ?? line.sha256, actual: line.md5 ? rec.md5 : rec.sha256 });
+    }
+    return rec;
+  });
+}
+
+/** FAKE_PM_SOLVE_LOG=<file>: one JSON line per solve, so tests can prove a create from a lock solved nothing. */
+function recordSolve(env, flavour) {
+  if (!env.FAKE_PM_SOLVE_LOG) return;
+  fs.appendFileSync(env.FAKE_PM_SOLVE_LOG, `${JSON.stringify({ time: new Date().toISOString(), face: flavour.face, pid: process.pid })}\n`);
+}
+
+/**
+ * A dry run's actions as each tool prints them. conda: LINK is `dist_fields_dump()` (no url, no checksum);
+ * FETCH the full records of packages not in the package cache. libmamba: LINK and FETCH are full records
+ * (url, md5, sha256, ...), FETCH again only what the cache lacks.
+ */
+function dryRunActions(flavour, records, pkgsDir) {
+  const cold = records.filter((r) => !fs.existsSync(path.join(pkgsDir, r.dist, "info", "repodata_record.json")));
+  const full = (rec) => {
+    const { payloadDir: _p, channelIndex: _i, dist: _d, ...record } = rec;
+    return { ...record, build_string: rec.build };
+  };
+  if (flavour.style === "conda") {
+    return { FETCH: cold.map(full), LINK: records.map(condaLinkEntry) };
+  }
+  return { FETCH: cold.map(full), LINK: records.map(full) };
+}
+
+function condaLinkEntry(rec) {
+  const { url: _url, ...entry } = actionEntry(rec);
+  return entry;
 }
 
 function parseCliSpec(text) {

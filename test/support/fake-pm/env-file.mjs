@@ -59,6 +59,13 @@ function readYaml(text, abs) {
 }
 
 function readTextSpecs(text, abs) {
+  const lines = text.split(/\r?\n/).map((l) => l.trim());
+  const marker = lines.indexOf("@EXPLICIT");
+  if (marker >= 0) {
+    // An explicit list: one package URL per line, optionally `#<md5>` or `#sha256:<hex>` (conda's url_pat).
+    const explicit = lines.slice(marker + 1).filter((l) => l && !l.startsWith("#")).map((line) => parseExplicitLine(line, abs));
+    return { channels: [], specs: [], explicit, pip: [], variables: {}, file: abs, dir: path.dirname(abs) };
+  }
   const specs = [];
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.replace(/#.*$/, "").trim();
@@ -84,4 +91,10 @@ function parseSpec(text, abs) {
 
 function bad(message) {
   return new PmFailure("bad-env-file", { message });
+}
+
+function parseExplicitLine(line, abs) {
+  const m = /^(?<url>[^#\s]+\/(?<fn>[^/#\s]+(?:\.tar\.bz2|\.conda)))(?:#(?:(?<md5>[0-9a-f]{32})|(?:sha256:)?(?<sha256>[0-9a-f]{64})))?$/.exec(line);
+  if (!m) throw bad(`Could not parse explicit URL: ${line} (in ${abs})`);
+  return { url: m.groups.url, fn: m.groups.fn, md5: m.groups.md5, sha256: m.groups.sha256 };
 }

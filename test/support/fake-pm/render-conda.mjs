@@ -16,6 +16,8 @@ const CONDA_ERRORS = {
   "env-file-missing": "EnvironmentFileNotFound",
   "no-specs": "CondaValueError",
   "no-channels": "NoChannelsConfiguredError",
+  "explicit-missing": "CondaHTTPError",
+  "checksum-mismatch": "ChecksumMismatchError",
 };
 
 /** conda ≥ 26.7 renamed the missing-package error (reference, "Newer releases"). */
@@ -112,6 +114,16 @@ function describe(failure, ctx) {
         ].join("\n"),
         extra: { channel_name: d.channel.given, channel_url: d.channel.url, status_code: 404 },
       };
+    case "explicit-missing":
+      return {
+        message: `HTTP ${d.status === 404 ? "404 NOT FOUND" : "000 CONNECTION FAILED"} for url <${d.url}>\nElapsed: -\n\nAn HTTP error occurred when trying to retrieve this URL.\n'${d.url}'\n`,
+        extra: { url: d.url, status_code: d.status, reason: d.status === 404 ? "NOT FOUND" : "CONNECTION FAILED", elapsed_time: "-", response_details: "" },
+      };
+    case "checksum-mismatch":
+      return {
+        message: `Conda detected a mismatch between the expected content and downloaded content\nfor url '${d.url}'.\n  expected: ${d.expected}\n  actual: ${d.actual}\n`,
+        extra: { url: d.url, target_full_path: d.record.fn, checksum_type: d.expected.length === 32 ? "md5" : "sha256", expected_checksum: d.expected, actual_checksum: d.actual },
+      };
     case "no-channels":
       return { message: "No channels were configured. Use `conda config --add channels <name>` or pass `-c <name>`.", extra: {} };
     case "non-conda-prefix":
@@ -180,7 +192,9 @@ export function condaProgress(ctx) {
     },
     finished(summary) {
       if (ctx.json) {
-        process.stdout.write(`${JSON.stringify({ actions: summary.actions, prefix: ctx.prefix, success: true }, null, 2)}\n`);
+        // stdout_json_success(prefix=..., actions=..., dry_run=True) for a dry run; the legacy action group has PREFIX.
+        const doc = summary.dryRun ? { actions: { ...summary.actions, PREFIX: ctx.prefix }, dry_run: true, prefix: ctx.prefix, success: true } : { actions: summary.actions, prefix: ctx.prefix, success: true };
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
         return;
       }
       say(`#\n# To activate this environment, use\n#\n#     $ ${ctx.face} activate ${ctx.prefix}\n#\n`);

@@ -54,6 +54,12 @@ export function renderLibmambaFailure(failure, ctx) {
       };
     case "pip-failed":
       return critical("pip failed to install packages");
+    case "explicit-missing":
+      return critical(d.url.startsWith("file://")
+        ? `Multiple errors occurred:\n    Download error (37) Couldn't read a file:// file [${d.url}]\n    Couldn't open file`
+        : `Multiple errors occurred:\n    Transfer finalized, status: ${d.status} [${d.url}] 0 bytes`);
+    case "checksum-mismatch":
+      return { stdout: "", stderr: `error    libmamba File not valid: SHA256 sum doesn't match expectation "${d.record.fn}"\ncritical libmamba Found incorrect download: ${d.record.name}. Aborting\n`, exitCode: 1 };
     case "env-file-missing":
       return critical(`File not found: ${d.file}`);
     case "bad-env-file":
@@ -106,7 +112,7 @@ export function libmambaProgress(ctx) {
     },
     finished(summary) {
       if (ctx.json) {
-        const doc = { actions: { ...summary.actions, PREFIX: ctx.prefix }, dry_run: false, prefix: ctx.prefix, success: true };
+        const doc = { actions: { ...summary.actions, PREFIX: ctx.prefix }, dry_run: summary.dryRun === true, prefix: ctx.prefix, success: true };
         process.stdout.write(`${JSON.stringify(doc, null, 4)}\n`);
         return;
       }

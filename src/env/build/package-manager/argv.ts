@@ -71,3 +71,37 @@ export function buildToolEnv(pm: PackageManagerInfo, baseEnv: NodeJS.ProcessEnv,
 export function buildCreateCommand(pm: PackageManagerInfo, target: CreateTarget, layout: CacheLayout, baseEnv: NodeJS.ProcessEnv): ToolCommand {
   return { file: pm.path, args: buildCreateArgs(pm, target, layout), env: buildToolEnv(pm, baseEnv, layout) };
 }
+
+function checkCommandLinePath(value: string): void {
+  if (!value.startsWith("/") || /[\0-\x1f]/.test(value)) throw new Error(`refusing command-line path ${JSON.stringify(value)}`);
+}
+
+/**
+ * The dry-run solve a lock is made from: specs on the command line (each one argv item), only the spec's
+ * channels, JSON out, nothing created. conda and mamba 1 get `--override-channels` (their create adds
+ * configured channels otherwise) and `--no-default-packages` (a .condarc `create_default_packages` list).
+ */
+export function buildLockSolveCommand(pm: PackageManagerInfo, target: { prefix: string; channels: readonly string[]; specs: readonly string[] }, layout: CacheLayout, baseEnv: NodeJS.ProcessEnv): ToolCommand {
+  checkCommandLinePath(target.prefix);
+  for (const item of [...target.channels, ...target.specs]) {
+    if (item.startsWith("-") || /[\0-\x1f]/.test(item)) throw new Error(`refusing command-line item ${JSON.stringify(item)}`);
+  }
+  const face = faceOf(pm);
+  const channels = target.channels.filter((c) => c !== "nodefaults").flatMap((c) => ["-c", c]);
+  const args = face.flavour === "libmamba"
+    ? ["create", "-p", target.prefix, "--dry-run", "--json", "-y", "-r", layout.mambaRootDir, ...channels, ...target.specs]
+    : ["create", "-p", target.prefix, "--dry-run", "--json", "--override-channels", ...channels, "--no-default-packages", ...target.specs];
+  return { file: pm.path, args, env: buildToolEnv(pm, baseEnv, layout) };
+}
+
+/** The create from an `@EXPLICIT` list (face field `explicitCreateCommand`): no channels, no solve. */
+export function buildExplicitCreateCommand(pm: PackageManagerInfo, target: { prefix: string; explicitFile: string }, layout: CacheLayout, baseEnv: NodeJS.ProcessEnv): ToolCommand {
+  checkCommandLinePath(target.prefix);
+  checkCommandLinePath(target.explicitFile);
+  const face = faceOf(pm);
+  const base = [...face.explicitCreateCommand, "-p", target.prefix, "--file", target.explicitFile];
+  const args = face.flavour === "libmamba"
+    ? [...base, "-y", "--json", "-r", layout.mambaRootDir]
+    : [...base, "--no-default-packages", "--yes", ...(face.json ? ["--json"] : [])];
+  return { file: pm.path, args, env: buildToolEnv(pm, baseEnv, layout) };
+}

@@ -28,6 +28,14 @@ export interface ToolFace {
   ownedSettings: (pkgsDir: string, mambaRootDir: string) => Record<string, string>;
   /** Whether creates sharing one package cache may run at once (measured: conda corrupts a cold cache). */
   parallelCreatesSafe: boolean;
+  /**
+   * Where a `create --dry-run --json` names each package's URL and checksums: conda's `actions.FETCH`
+   * (full records, only for packages not yet in the package cache; `LINK` has no URL), or libmamba's
+   * `actions.LINK` (full records with url, md5, sha256).
+   */
+  dryRunRecords: "conda-fetch" | "libmamba-link";
+  /** Subcommand words of a create from an `@EXPLICIT` package list given with `--file` (no solve). */
+  explicitCreateCommand: readonly string[];
 }
 
 const condaSettings = (pkgsDir: string): Record<string, string> => ({
@@ -52,25 +60,25 @@ const CONDA_CREATE_ALIAS = [26, 7] as const;
 const FACES: ReadonlyArray<{ matches: (pm: PackageManagerInfo) => boolean; face: ToolFace }> = [
   {
     matches: (pm) => pm.name === "conda" && !isOlder(pm.version, CONDA_CREATE_ALIAS),
-    face: { label: "conda ≥ 26.7", flavour: "conda", createCommand: ["create"], channelMode: "override-channels", json: true, ownedSettings: condaSettings, parallelCreatesSafe: false },
+    face: { label: "conda ≥ 26.7", flavour: "conda", createCommand: ["create"], channelMode: "override-channels", json: true, ownedSettings: condaSettings, parallelCreatesSafe: false, dryRunRecords: "conda-fetch", explicitCreateCommand: ["create"] },
   },
   {
     matches: (pm) => pm.name === "conda",
-    face: { label: "conda 23.7–26.5", flavour: "conda", createCommand: ["env", "create"], channelMode: "nodefaults-in-file", json: true, ownedSettings: condaSettings, parallelCreatesSafe: false },
+    face: { label: "conda 23.7–26.5", flavour: "conda", createCommand: ["env", "create"], channelMode: "nodefaults-in-file", json: true, ownedSettings: condaSettings, parallelCreatesSafe: false, dryRunRecords: "conda-fetch", explicitCreateCommand: ["create"] },
   },
   {
     // mamba 1.x is a Python wrapper whose `env create` is the wrapped conda's; the reference reads its text, not JSON.
     matches: (pm) => flavourOf(pm) === "mamba1" && pm.condaVersion !== undefined && !isOlder(pm.condaVersion, CONDA_CREATE_ALIAS),
-    face: { label: "mamba 1.x on conda ≥ 26.7", flavour: "mamba1", createCommand: ["env", "create"], channelMode: "override-channels", json: false, ownedSettings: condaSettings, parallelCreatesSafe: false },
+    face: { label: "mamba 1.x on conda ≥ 26.7", flavour: "mamba1", createCommand: ["env", "create"], channelMode: "override-channels", json: false, ownedSettings: condaSettings, parallelCreatesSafe: false, dryRunRecords: "conda-fetch", explicitCreateCommand: ["create"] },
   },
   {
     matches: (pm) => flavourOf(pm) === "mamba1",
-    face: { label: "mamba 1.x", flavour: "mamba1", createCommand: ["env", "create"], channelMode: "nodefaults-in-file", json: false, ownedSettings: condaSettings, parallelCreatesSafe: false },
+    face: { label: "mamba 1.x", flavour: "mamba1", createCommand: ["env", "create"], channelMode: "nodefaults-in-file", json: false, ownedSettings: condaSettings, parallelCreatesSafe: false, dryRunRecords: "conda-fetch", explicitCreateCommand: ["create"] },
   },
   {
     // micromamba 1.5/2.x and mamba 2.x share libmamba's CLI; libmamba locks its package cache.
     matches: () => true,
-    face: { label: "libmamba (micromamba, mamba 2)", flavour: "libmamba", createCommand: ["create"], channelMode: "file-only", json: true, ownedSettings: libmambaSettings, parallelCreatesSafe: true },
+    face: { label: "libmamba (micromamba, mamba 2)", flavour: "libmamba", createCommand: ["create"], channelMode: "file-only", json: true, ownedSettings: libmambaSettings, parallelCreatesSafe: true, dryRunRecords: "libmamba-link", explicitCreateCommand: ["create"] },
   },
 ];
 

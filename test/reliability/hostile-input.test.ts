@@ -38,6 +38,8 @@ function evilFiles(req: IncomingMessage, res: ServerResponse, url: URL): boolean
     }
     return void res.writeHead(200).end("print('should not run')\n"), true;
   }
+  // An app without a lock: 404, as the real server answers for a file the app does not have.
+  if (file === "hypha-conda.lock.json") return void (kind === "lock-garbage" ? res.writeHead(200).end("abc") : res.writeHead(404).end("{}")), true;
   if (file === "data/") {
     const listings: Record<string, unknown> = {
       "listing-dotdot": [{ name: "../escape.txt", type: "file", size: 3 }],
@@ -162,7 +164,7 @@ configCase("a progress_callback that is not a function", /progress_callback/, (c
 configCase("disable_ssl as a string", /disable_ssl/, (c) => ({ ...c, disable_ssl: "yes" }));
 configCase("no manifest", /'manifest' is required/, ({ manifest: _m, ...rest }) => rest);
 
-// --- a malicious app-files server (12) ---
+// --- a malicious app-files server (13) ---
 filesCase("listing-dotdot", /\.\.\/escape\.txt|one path segment|climbs/);
 filesCase("listing-absolute", /\/etc\/passwd|one path segment|absolute/);
 filesCase("listing-slash", /a\/b\.txt|one path segment/);
@@ -175,6 +177,7 @@ filesCase("listing-huge-size", /larger than the limit/);
 filesCase("http-500", /HTTP 500/, {});
 filesCase("no-entry", /main\.py|entry point/i, {});
 filesCase("huge-entry", /larger than the limit/, {});
+filesCase("lock-garbage", /hypha-conda\.lock\.json is not a valid lock/, {});
 
 // --- RPC arguments (15) ---
 const someId = () => `${ALICE.workspace}/_rapp_missing`;

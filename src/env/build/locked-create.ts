@@ -15,7 +15,7 @@ import type { ToolRun } from "./package-manager/run-tool.js";
 import { filterToolEnv } from "./package-manager/argv.js";
 import { baseActivation } from "./activation.js";
 import { pythonPathOf } from "../cache/cache-layout.js";
-import { execa } from "execa";
+import { loadExeca } from "../../load-execa.js";
 import { scrubToolText } from "./create-error.js";
 
 /** The explicit list: platform comment, marker, one `url#sha256:<hex>` (or `url#<md5>`) per package, in link order. */
@@ -57,6 +57,7 @@ export function lockStaleError(url: string, run: Pick<ToolRun, "stdout" | "stder
 /** Installs the pinned pip requirements with pip's own resolver off; throws E_ENV_CREATE with pip's error. */
 export async function installPinnedPip(prefix: string, requirementsFile: string, baseEnv: NodeJS.ProcessEnv, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const env = { ...filterToolEnv(baseEnv), PATH: baseActivation(prefix).PATH!, PIP_DISABLE_PIP_VERSION_CHECK: "1" };
+  const execa = await loadExeca();
   const result = await execa(pythonPathOf(prefix), ["-m", "pip", "install", "--no-deps", "--no-input", "-r", requirementsFile], {
     env, extendEnv: false, reject: false, timeout: timeoutMs, cancelSignal: signal, stdin: "ignore", cwd: path.dirname(requirementsFile),
   });

@@ -7,7 +7,7 @@
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { execa } from "execa";
+import { loadExeca } from "../../load-execa.js";
 import { EnvError } from "../../errors.js";
 import { acquireLock } from "../cache/lock.js";
 import { pkgsLockPath, pythonPathOf } from "../cache/cache-layout.js";
@@ -44,6 +44,7 @@ export async function pinPipRequirements(ctx: SolveContext & { lockStaleMs: numb
     const requirements = path.join(workDir, "requirements.txt");
     await fs.writeFile(requirements, `${spec.pip.join("\n")}\n`, { mode: 0o600 });
     const report = path.join(workDir, "report.json");
+    const execa = await loadExeca();
     const result = await execa(pythonPathOf(prefix), ["-m", "pip", "install", "--dry-run", "--quiet", "--no-input", "--report", report, "-r", requirements], {
       env: { ...filterToolEnv(ctx.baseEnv), PATH: baseActivation(prefix).PATH!, PIP_DISABLE_PIP_VERSION_CHECK: "1" },
       extendEnv: false, reject: false, timeout: ctx.timeoutMs, stdin: "ignore", cwd: workDir, ...(ctx.signal ? { cancelSignal: ctx.signal } : {}),

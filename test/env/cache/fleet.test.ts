@@ -152,6 +152,8 @@ describe("one cache, several hosts: the per-env lock", () => {
     // Another taker's lock replaces ours: we notice, and leave its record alone.
     await fs.rm(lockPath, { recursive: true });
     await new Promise<void>((resolve) => held.lost.addEventListener("abort", () => resolve(), { once: true }));
+    // A write already in flight when the loss is noticed still lands; no new one starts after it.
+    await sleep(200);
     const theirs = { pid: 1, hostname: "host-b", since: new Date().toISOString() };
     await fs.writeFile(lockHolderPath(lockPath), JSON.stringify(theirs));
     await sleep(1500);

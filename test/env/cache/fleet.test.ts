@@ -109,13 +109,15 @@ describe("one cache, several hosts: the per-env lock", () => {
       await expect(lockAs("host-b", { waitTimeoutMs: 3 * STALE_MS })).rejects.toSatisfy(
         (e) => hasCode(e, "E_LOCK") && (e as Error).message.includes("on host-a"),
       );
-      // The control: allowing no skew, one look at the 20 s old heartbeat calls a live holder dead.
-      const wrong = await lockAs("host-b", { waitTimeoutMs: 0, maxClockSkewMs: 0 });
-      expect(await readLockHolder(lockPath)).toMatchObject({ hostname: "host-b" });
-      await wrong.release();
     } finally {
       clearInterval(beat);
     }
+    // The control: allowing no skew, one look calls a heartbeat 20 s old by our clock dead (the beat is
+    // stopped first only so that it cannot move between the look and the re-read before removal).
+    await sleep(50);
+    const wrong = await lockAs("host-b", { waitTimeoutMs: 0, maxClockSkewMs: 0 });
+    expect(await readLockHolder(lockPath)).toMatchObject({ hostname: "host-b" });
+    await wrong.release();
   });
 
   it("a holder whose directory heartbeat looks frozen (a network filesystem's attribute cache) but whose record's heartbeat moves is never taken over", async () => {

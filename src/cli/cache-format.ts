@@ -32,12 +32,13 @@ function depsOf(entry: CacheEntry): string {
   return [...entry.dependencies, ...entry.pip.map((p) => `pip:${p}`)].join(" ");
 }
 
-/** "yes (host-a, host-b ×2)": which hosts hold live leases, or "no". */
+/** "yes (host-a, host-b ×2)": which hosts hold live leases (sorted by name), or "no". */
 function inUseOf(entry: CacheEntry): string {
   if (!entry.inUse) return "no";
   const counts = new Map<string, number>();
   for (const lease of entry.leases) counts.set(lease.hostname, (counts.get(lease.hostname) ?? 0) + 1);
-  return `yes (${[...counts].map(([host, n]) => (n > 1 ? `${host} ×${n}` : host)).join(", ")})`;
+  const hosts = [...counts].sort(([a], [b]) => a.localeCompare(b));
+  return `yes (${hosts.map(([host, n]) => (n > 1 ? `${host} ×${n}` : host)).join(", ")})`;
 }
 
 /** Renders entries as an aligned table; the last column (deps) is not padded. */

@@ -71,7 +71,7 @@ function formatMount(mount: NonNullable<DoctorReport["cache"]["mount"]>): string
   const cached = mount.dirAttributeCacheSeconds;
   if (cached === undefined) return base;
   if (cached <= 1) return `${base}, directory attributes cached ${cached} s (fine for lock heartbeats)`;
-  return `${base}, directory attributes cached up to ${cached} s: other hosts may see a live lock's heartbeat stand still; remount with actimeo=1 (or noac)`;
+  return `${base}, directory attributes cached up to ${cached} s: lock ages shown may lag and a holder paused past the stale time notices a takeover late; actimeo=1 (or noac) recommended`;
 }
 
 async function run(values: Record<string, unknown>, _positionals: string[], ctx: CommandContext): Promise<number> {

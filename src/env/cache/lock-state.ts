@@ -5,8 +5,9 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { DEFAULT_LOCK_STALE_MS, readLockHolder, type LockHolder } from "./lock.js";
-import { DEFAULT_MAX_CLOCK_SKEW_MS, oneLookStaleMs } from "./lock-staleness.js";
+import { DEFAULT_LOCK_STALE_MS } from "./lock.js";
+import { readLockHolder, type LockHolder } from "./lock-holder.js";
+import { DEFAULT_MAX_CLOCK_SKEW_MS, isOneLookStale, readHeartbeat } from "./lock-staleness.js";
 
 export interface LockState {
   /** The lock's name under locks/: an env hash, or `pkgs` for the package cache. */
@@ -30,20 +31,18 @@ export interface LockStateOptions {
 /** The state of the lock at `lockPath`, or undefined when nobody holds it. */
 export async function readLockState(lockPath: string, options: LockStateOptions = {}): Promise<LockState | undefined> {
   const now = options.now ?? Date.now();
-  let mtimeMs: number;
-  try {
-    mtimeMs = (await fs.stat(lockPath)).mtimeMs;
-  } catch {
-    return undefined;
-  }
-  const holder = await readLockHolder(lockPath);
+  const beat = await readHeartbeat(lockPath, () => readLockHolder(lockPath));
+  if (!beat) return undefined;
+  // The later of the two heartbeats (directory mtime, record content), both by the holder's clock.
+  const recorded = typeof beat.holder?.heartbeatAt === "string" ? Date.parse(beat.holder.heartbeatAt) : Number.NaN;
+  const updated = Number.isFinite(recorded) ? Math.max(recorded, beat.mtimeMs) : beat.mtimeMs;
   return {
     name: path.basename(lockPath).replace(/\.lock$/, ""),
     path: lockPath,
-    updatedAt: new Date(mtimeMs).toISOString(),
-    ageSeconds: Math.round((now - mtimeMs) / 1000),
-    stale: now - mtimeMs > oneLookStaleMs(options.staleMs ?? DEFAULT_LOCK_STALE_MS, options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS),
-    ...(holder ? { holder } : {}),
+    updatedAt: new Date(updated).toISOString(),
+    ageSeconds: Math.round((now - updated) / 1000),
+    stale: isOneLookStale(beat, now, options.staleMs ?? DEFAULT_LOCK_STALE_MS, options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS),
+    ...(beat.holder ? { holder: beat.holder } : {}),
   };
 }
 

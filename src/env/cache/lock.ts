@@ -13,7 +13,13 @@ import lockfile from "proper-lockfile";
 import { EnvError } from "../../errors.js";
 import { isPidAlive } from "../../pid.js";
 import { hostIdentity } from "./host.js";
-import { DEFAULT_MAX_CLOCK_SKEW_MS, oneLookStaleMs, watchHeartbeat } from "./lock-staleness.js";
+import { lockHolderPath, readLockHolder, writeLockHolder, type LockHolder } from "./lock-holder.js";
+import { DEFAULT_MAX_CLOCK_SKEW_MS, isOneLookStale, readHeartbeat, refreshIntervalMs, watchHeartbeat } from "./lock-staleness.js";
+
+export { lockHolderPath, readLockHolder, type LockHolder } from "./lock-holder.js";
+
+/** proper-lockfile never judges staleness itself (it would compare an mtime with this host's clock alone). */
+const NEVER_STALE_MS = 100 * 365 * 86_400_000;
 
 export interface LockTiming {
   /** A lock whose heartbeat stood still this long is stale and may be taken over (minimum 2000). */
@@ -42,12 +48,6 @@ export interface AcquireLockOptions extends LockTiming {
   hostname?: string;
 }
 
-export interface LockHolder {
-  pid: number;
-  hostname: string;
-  since: string;
-  [key: string]: unknown;
-}
 
 export interface HeldLock {
   /** Aborted when the lock is compromised (its heartbeat failed or another process took it over). */
@@ -59,10 +59,6 @@ export interface HeldLock {
 
 export const DEFAULT_LOCK_STALE_MS = 10_000;
 
-/** The holder record sits next to the lock directory (proper-lockfile removes the directory with rmdir). */
-export function lockHolderPath(lockPath: string): string {
-  return `${lockPath}.json`;
-}
 
 /** Acquires the lock at `lockPath` (a directory proper-lockfile creates), waiting with backoff. */
 export async function acquireLock(lockPath: string, options: AcquireLockOptions): Promise<HeldLock> {
@@ -78,7 +74,7 @@ export async function acquireLockUnless(lockPath: string, options: AcquireLockOp
   const started = Date.now();
   const hostname = options.hostname ?? hostIdentity();
   const staleMs = Math.max(options.staleMs, 2000);
-  const heartbeat = watchHeartbeat(lockPath, staleMs);
+  const heartbeat = watchHeartbeat(lockPath, staleMs, options.maxClockSkewMs, () => readLockHolder(lockPath));
   const maxBackoff = options.maxBackoffMs ?? 1000;
   const reportEvery = options.reportEveryMs ?? 5000;
   let backoff = 25;
@@ -90,9 +86,8 @@ export async function acquireLockUnless(lockPath: string, options: AcquireLockOp
       const release = await lockfile.lock(lockPath, {
         lockfilePath: lockPath,
         realpath: false,
-        // proper-lockfile's own takeover compares the heartbeat with the local clock: only past the skew bound.
-        stale: oneLookStaleMs(staleMs, options.maxClockSkewMs),
-        update: Math.max(Math.floor(staleMs / 4), 500),
+        stale: NEVER_STALE_MS,
+        update: refreshIntervalMs(staleMs),
         retries: 0,
         onCompromised: (error: Error) => {
           lost.abort(error);
@@ -104,26 +99,7 @@ export async function acquireLockUnless(lockPath: string, options: AcquireLockOp
         },
       });
       await reapOrphanOfDeadHolder(lockPath, hostname);
-      let info: Record<string, string | number> = { ...options.holderInfo };
-      const since = new Date().toISOString();
-      await writeHolder(lockPath, { ...info, hostname, since });
-      // Holder updates are serialized and finish before release removes the record, never after.
-      let pending: Promise<void> = Promise.resolve();
-      let released = false;
-      return {
-        lost: lost.signal,
-        updateHolder: (extra) => {
-          if (released) return Promise.resolve();
-          info = { ...info, ...extra };
-          pending = pending.then(() => writeHolder(lockPath, { ...info, hostname, since }));
-          return pending;
-        },
-        release: async () => {
-          released = true;
-          await pending;
-          await releaseQuietly(lockPath, release);
-        },
-      };
+      return holdLock(lockPath, release, lost.signal, { ...options.holderInfo, hostname, since: new Date().toISOString() }, refreshIntervalMs(staleMs));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ELOCKED") {
         throw new EnvError("E_LOCK", `could not take the lock for ${options.label} at ${lockPath}: ${(error as Error).message}; check that the cache directory is writable`, { cause: error });
@@ -164,22 +140,53 @@ export async function withLock<T>(lockPath: string, options: AcquireLockOptions,
 
 /** True when a lock exists at `lockPath` that one look cannot call stale (see lock-staleness.ts). */
 export async function isLocked(lockPath: string, staleMs = DEFAULT_LOCK_STALE_MS, maxClockSkewMs = DEFAULT_MAX_CLOCK_SKEW_MS): Promise<boolean> {
-  try {
-    return await lockfile.check(lockPath, { lockfilePath: lockPath, realpath: false, stale: oneLookStaleMs(staleMs, maxClockSkewMs) });
-  } catch {
-    return false;
-  }
+  const beat = await readHeartbeat(lockPath, () => readLockHolder(lockPath));
+  return beat !== undefined && !isOneLookStale(beat, Date.now(), staleMs, maxClockSkewMs);
 }
 
-/** Who holds the lock, as its holder recorded (undefined when unknown). */
-export async function readLockHolder(lockPath: string): Promise<LockHolder | undefined> {
-  try {
-    const parsed = JSON.parse(await fs.readFile(lockHolderPath(lockPath), "utf8")) as LockHolder;
-    return typeof parsed.pid === "number" && typeof parsed.hostname === "string" ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * The held side: writes the holder record and rewrites its heartbeat (`beat`, `heartbeatAt`) every refresh
+ * until released or lost. Record writes are serialized and end before release removes the record; a lost
+ * lock's record is no longer ours (a taker's, or about to be), so it is neither rewritten nor removed.
+ */
+async function holdLock(lockPath: string, release: () => Promise<void>, lost: AbortSignal, start: Record<string, string | number> & { hostname: string; since: string }, refreshMs: number): Promise<HeldLock> {
+  let info: Record<string, string | number> = start;
+  let beat = 0;
+  let pending: Promise<void> = Promise.resolve();
+  let released = false;
+  const write = () => {
+    if (released || lost.aborted) return pending;
+    const record: LockHolder = { ...info, hostname: start.hostname, since: start.since, pid: process.pid, beat, heartbeatAt: new Date().toISOString() };
+    pending = pending.then(() => (released || lost.aborted ? undefined : writeLockHolder(lockPath, record)));
+    return pending;
+  };
+  const timer = setInterval(() => {
+    beat += 1;
+    void write();
+  }, refreshMs);
+  timer.unref();
+  lost.addEventListener("abort", () => clearInterval(timer), { once: true });
+  await write();
+  return {
+    lost,
+    updateHolder: (extra) => {
+      info = { ...info, ...extra };
+      return write();
+    },
+    release: async () => {
+      released = true;
+      clearInterval(timer);
+      await pending;
+      if (!lost.aborted) await fs.rm(lockHolderPath(lockPath), { force: true }).catch(() => undefined);
+      try {
+        await release();
+      } catch {
+        // Already released or compromised (taken over as stale): nothing of ours is left to remove.
+      }
+    },
+  };
 }
+
 
 function describeHolder(holder: LockHolder | undefined): string {
   return holder ? ` (held by pid ${holder.pid} on ${holder.hostname} since ${holder.since})` : " (held by another process)";
@@ -206,23 +213,7 @@ async function reapOrphanOfDeadHolder(lockPath: string, hostname: string): Promi
   }
 }
 
-async function writeHolder(lockPath: string, info: Record<string, string | number> & { hostname: string; since: string }): Promise<void> {
-  const holder: LockHolder = { ...info, pid: process.pid };
-  try {
-    await fs.writeFile(lockHolderPath(lockPath), JSON.stringify(holder));
-  } catch {
-    // The holder record is informational only.
-  }
-}
 
-async function releaseQuietly(lockPath: string, release: () => Promise<void>): Promise<void> {
-  await fs.rm(lockHolderPath(lockPath), { force: true }).catch(() => undefined);
-  try {
-    await release();
-  } catch {
-    // Already released or compromised (taken over as stale): nothing of ours is left to remove.
-  }
-}
 
 function throwIfAborted(signal: AbortSignal | undefined, label: string): void {
   if (signal?.aborted) {

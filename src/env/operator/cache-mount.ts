@@ -1,8 +1,8 @@
 /**
- * Which filesystem holds the cache, and, for NFS, how long its client caches directory attributes. Lock
- * heartbeats are directory mtimes read with stat: a client that caches them longer than one refresh
- * (stale/4, 2.5 s by default) can show a live holder's heartbeat standing still, and NFS's default
- * (acdirmin 30 s, acdirmax 60 s) is far longer. `doctor` reports it so an operator can mount with actimeo=1.
+ * Which filesystem holds the cache, and, for NFS, how long its client caches directory attributes (NFS's
+ * default: acdirmin 30 s, acdirmax 60 s). Locks keep a second heartbeat in file content for that reason, but
+ * lock directory mtimes (the ages doctor shows, a paused holder noticing a takeover) still lag by that much,
+ * so `doctor` reports it and suggests actimeo=1.
  */
 import { readFile, realpath } from "node:fs/promises";
 import path from "node:path";

@@ -109,13 +109,58 @@ describe("one cache, several hosts: the per-env lock", () => {
       await expect(lockAs("host-b", { waitTimeoutMs: 3 * STALE_MS })).rejects.toSatisfy(
         (e) => hasCode(e, "E_LOCK") && (e as Error).message.includes("on host-a"),
       );
-      // The control: allowing no skew, one look at the 20 s old heartbeat calls a live holder dead.
-      const wrong = await lockAs("host-b", { waitTimeoutMs: 0, maxClockSkewMs: 0 });
-      expect(await readLockHolder(lockPath)).toMatchObject({ hostname: "host-b" });
-      await wrong.release();
     } finally {
       clearInterval(beat);
     }
+    // The control: allowing no skew, one look calls a heartbeat 20 s old by our clock dead (the beat is
+    // stopped first only so that it cannot move between the look and the re-read before removal).
+    await sleep(50);
+    const wrong = await lockAs("host-b", { waitTimeoutMs: 0, maxClockSkewMs: 0 });
+    expect(await readLockHolder(lockPath)).toMatchObject({ hostname: "host-b" });
+    await wrong.release();
+  });
+
+  it("a holder whose directory heartbeat looks frozen (a network filesystem's attribute cache) but whose record's heartbeat moves is never taken over", async () => {
+    // What a waiter on another NFS client may see: the lock directory's mtime stuck 5 minutes back, while
+    // the holder record's content (read fresh on open) keeps beating.
+    const frozen = new Date(Date.now() - 300_000);
+    await leaveDeadHolder(frozen, { pid: process.pid, hostname: "host-a" });
+    let beat = 0;
+    const beatRecord = () =>
+      fs.writeFile(lockHolderPath(lockPath), JSON.stringify({ pid: process.pid, hostname: "host-a", since: frozen.toISOString(), beat: ++beat, heartbeatAt: new Date().toISOString() }));
+    await beatRecord();
+    const timer = setInterval(() => void beatRecord().catch(() => undefined), 300);
+    try {
+      await expect(lockAs("host-b", { waitTimeoutMs: 3 * STALE_MS })).rejects.toSatisfy((e) => hasCode(e, "E_LOCK") && (e as Error).message.includes("on host-a"));
+      expect(await listLockStates(layout.locksDir, { staleMs: STALE_MS })).toEqual([expect.objectContaining({ stale: false })]);
+    } finally {
+      clearInterval(timer);
+    }
+    // Once the record stops beating too, the holder is gone: taken over after the stale time.
+    await sleep(50);
+    const taken = await lockAs("host-b");
+    expect(await readLockHolder(lockPath)).toMatchObject({ hostname: "host-b", beat: 0 });
+    await taken.release();
+  });
+
+  it("a held lock rewrites its record's heartbeat every refresh, and a lost lock stops writing it", async () => {
+    const held = await lockAs("host-a");
+    const first = (await readLockHolder(lockPath))!;
+    await sleep(2500);
+    const later = (await readLockHolder(lockPath))!;
+    expect(later.beat).toBeGreaterThan(first.beat!);
+    expect(Date.parse(later.heartbeatAt!)).toBeGreaterThan(Date.parse(first.heartbeatAt!));
+    expect(later).toMatchObject({ hostname: "host-a", since: first.since, state: "creating" });
+    // Another taker's lock replaces ours: we notice, and leave its record alone.
+    await fs.rm(lockPath, { recursive: true });
+    await new Promise<void>((resolve) => held.lost.addEventListener("abort", () => resolve(), { once: true }));
+    // A write already in flight when the loss is noticed still lands; no new one starts after it.
+    await sleep(200);
+    const theirs = { pid: 1, hostname: "host-b", since: new Date().toISOString() };
+    await fs.writeFile(lockHolderPath(lockPath), JSON.stringify(theirs));
+    await sleep(1500);
+    await held.release();
+    expect(await readLockHolder(lockPath)).toEqual(theirs);
   });
 });
 

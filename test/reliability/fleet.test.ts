@@ -2,8 +2,9 @@
  * A fleet: three `serve` processes (the built CLI) of one user, started at the same moment against one
  * test server with one shared cache. The server refuses two of the first connections exactly as Hypha
  * 0.21.135 did ("Workspace already exists: ws-user-<user>"); all three retry and come up. Then 9 starts of
- * one autoscaling app with `select:min:get_load`, each placed while the earlier ones are still starting
- * (the first is building the env), land 3/3/3 and run in one env built by exactly one create.
+ * one installed, locked autoscaling app (compile solved it into hypha-conda.lock.json) with
+ * `select:min:get_load`, each placed while the earlier ones are still starting (the first is building
+ * the env), land 3/3/3 and run in one env built by exactly one create, from the lock (no solve at start).
  */
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -57,8 +58,10 @@ it(`${WORKERS} serve processes started at once all come up; ${STARTS} starts by 
       },
       files: { "main.py": "import os, time, tinylib\nprint('fleet app', os.environ['HYPHA_CLIENT_ID'], tinylib.__version__, flush=True)\ntime.sleep(120)\n" },
     },
-    { ...FLEET, appId: "fleet-app", verify: false, compile: false },
+    { ...FLEET, appId: "fleet-app", verify: false },
   );
+  // Install solved the spec once (a dry run, nothing created) into the lock every host builds from.
+  expect(readInvocationLog(pmLog).filter((i) => i.argv.includes("--dry-run"))).toHaveLength(1);
   const waits = started.flatMap((w) => [...w.stderr().matchAll(/retrying in (\d+\.\d) s/g)].map((m) => m[1]));
   console.info(`[reliability] ${WORKERS} serve processes started at once: all registered after ${upS.toFixed(1)} s; ${WORKERS - 1} refused first connections retried after ${waits.join(", ")} s`);
   const startsAt = Date.now();
@@ -75,8 +78,9 @@ it(`${WORKERS} serve processes started at once all come up; ${STARTS} starts by 
   expect(perWorker).toEqual([3, 3, 3]);
   expect(await Promise.all(started.map(loadOf))).toEqual([3, 3, 3]);
 
-  const creates = readInvocationLog(pmLog).filter((i) => i.argv.includes("create"));
+  const creates = readInvocationLog(pmLog).filter((i) => i.argv.includes("create") && !i.argv.includes("--dry-run"));
   expect(creates).toHaveLength(1);
+  expect(creates[0]!.argv[creates[0]!.argv.indexOf("--file") + 1], "the create is the lock's explicit list").toMatch(/explicit\.txt$/);
   const context = manager.contextFor(FLEET);
   const infos = await Promise.all(
     sessions.map((s) => manager.callWithKwargs(s.worker_id, "get_session_info", [s.id], { context }) as Promise<{ status: string; metadata: Record<string, unknown> }>),

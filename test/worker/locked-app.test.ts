@@ -13,7 +13,7 @@ import { hashEnvSpec } from "../../src/env/spec/hash.js";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
 import { registerWorkerService, type RegisteredWorkerService } from "../../src/hypha/service.js";
 import { CondaWorker } from "../../src/worker/conda-worker.js";
-import { AppManagerStandIn } from "../support/app-manager.js";
+import { AppManagerStandIn, logContents } from "../support/app-manager.js";
 import { readInvocationLog } from "../support/fake-pm.js";
 import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
 import { makeTempRoot, type TempRoot } from "../support/session-doubles.js";
@@ -69,7 +69,7 @@ it("install writes the lock; start builds from it without a solve", async () => 
   expect(solves()).toBe(1);
 
   const session = await manager.start("locked", { ...ALICE, timeout: 60 });
-  await expect.poll(async () => ((await manager.getLogs(session.id, { type: "stdout" })) as string[]).join("\n"), { timeout: 20_000 }).toMatch(/tinylib 2\.0/);
+  await expect.poll(async () => logContents(await manager.getLogs(session.id, { type: "stdout" })).join("\n"), { timeout: 20_000 }).toMatch(/tinylib 2\.0/);
   expect(solves()).toBe(1);
   const creates = readInvocationLog(pmLog()).filter((i) => i.argv.includes("create") && !i.argv.includes("--dry-run"));
   expect(creates).toHaveLength(1);

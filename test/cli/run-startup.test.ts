@@ -1,6 +1,6 @@
 /**
  * What a warm `run` loads and leaves behind (issue 12): a cached env and a memoised manifest must not load
- * execa, yaml, the Hypha client (hypha-rpc, ws) or the archive code (tar), and the process must exit as soon
+ * execa, yaml, the Hypha client (hypha-rpc, ws), the archive code (tar) or proper-lockfile, and the process must exit as soon
  * as the app is done: no timer may still be pending when the command returns. Runs the built CLI's main()
  * from a script that records every module loaded (ESM through a loader hook, CommonJS through require.cache).
  */
@@ -63,13 +63,13 @@ describe("a warm run", () => {
     expect(entry.parsed).toMatchObject({ type: "conda-python", id: "hello", entry_point: "main.py" });
   });
 
-  it("loads no execa, yaml, hypha-rpc, ws or tar, and leaves nothing pending when the app is done", async () => {
+  it("loads no execa, yaml, hypha-rpc, ws, tar or proper-lockfile, and leaves nothing pending when the app is done", async () => {
     const r = await execa(process.execPath, [preload, "run", HELLO], { env, extendEnv: false, reject: false, stdin: "ignore", timeout: 120_000 });
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(String(r.stdout)).toContain("Hello from hypha-conda-worker!");
     const loaded = readFileSync(loadedLog, "utf8").split("\n");
     expect(loaded.some((line) => line.includes("/dist/cli/run.js"))).toBe(true);
-    const heavy = loaded.filter((line) => /node_modules\/(execa|yaml|hypha-rpc|ws|tar)\//.test(line));
+    const heavy = loaded.filter((line) => /node_modules\/(execa|yaml|hypha-rpc|ws|tar|proper-lockfile)\//.test(line));
     expect(heavy).toEqual([]);
     const pending = loaded.filter((line) => line.startsWith("PENDING "));
     expect(pending).toHaveLength(1);

@@ -9,7 +9,7 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import lockfile from "proper-lockfile";
+import type lockfileModule from "proper-lockfile";
 import { EnvError } from "../../errors.js";
 import { isPidAlive } from "../../pid.js";
 import { hostIdentity } from "./host.js";
@@ -17,6 +17,13 @@ import { lockHolderPath, readLockHolder, writeLockHolder, type LockHolder } from
 import { DEFAULT_MAX_CLOCK_SKEW_MS, isOneLookStale, readHeartbeat, refreshIntervalMs, watchHeartbeat } from "./lock-staleness.js";
 
 export { lockHolderPath, readLockHolder, type LockHolder } from "./lock-holder.js";
+
+// Loaded on first use: proper-lockfile (with graceful-fs) costs ~15 ms at start-up, and a cache hit takes no lock.
+let lockfileLoaded: Promise<typeof lockfileModule> | undefined;
+function loadLockfile(): Promise<typeof lockfileModule> {
+  lockfileLoaded ??= import("proper-lockfile").then((m) => m.default);
+  return lockfileLoaded;
+}
 
 /** proper-lockfile never judges staleness itself (it would compare an mtime with this host's clock alone). */
 const NEVER_STALE_MS = 100 * 365 * 86_400_000;
@@ -83,6 +90,7 @@ export async function acquireLockUnless(lockPath: string, options: AcquireLockOp
     throwIfAborted(options.signal, options.label);
     const lost = new AbortController();
     try {
+      const lockfile = await loadLockfile();
       const release = await lockfile.lock(lockPath, {
         lockfilePath: lockPath,
         realpath: false,

@@ -53,6 +53,11 @@ export class AppServices {
     private readonly mode: ServiceMode,
   ) {}
 
+  /** Starts connecting to Hypha ahead of the app's first request; a failure is retried at that request. */
+  preconnect(): void {
+    if (this.mode.kind === "hypha") this.hypha().catch(() => undefined);
+  }
+
   async connect(request: ConnectRequest): Promise<Record<string, unknown>> {
     checkConnectRequest(this.identity, request);
     this.connected = true;

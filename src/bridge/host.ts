@@ -158,6 +158,11 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
       case "release":
         table.release(Array.isArray(message.ids) ? message.ids : []);
         return;
+      case "uses_bridge":
+        // The app imported the bridge's hypha_rpc: it will connect through us, so connect now, while its
+        // module still runs. An app with its own client never sends this and keeps its client id to itself.
+        if (options.preconnect !== false) services.preconnect();
+        return;
       case "main_done":
         if (message.connected) appConnected = true;
         log("info", `the app's entry point returned${message.connected ? "; it keeps serving" : ""}`);

@@ -68,6 +68,12 @@ export interface BridgeHostOptions {
   log: (type: "info" | "error", line: string) => void;
   /** Called once when the channel fails with a protocol or I/O error (not on a clean close): the app can no longer serve. */
   onChannelError?: (error: Error) => void;
+  /**
+   * Open the app's Hypha connection as soon as the app imports the bridge's hypha_rpc, instead of at its
+   * first connect (hypha mode only; default true). An app with the real hypha_rpc (or a client of its own)
+   * never imports it and connects as its client itself.
+   */
+  preconnect?: boolean;
 }
 
 export interface BridgeHost {

@@ -58,6 +58,7 @@ get_rtc_service = get_rtc_service_sync = _unavailable("get_rtc_service", _NO_RTC
 register_rtc_service = register_rtc_service_sync = _unavailable("register_rtc_service", _NO_RTC)
 setup_local_client = _unavailable("setup_local_client", "it runs only in Pyodide")
 
+
 # The placeholder that upstream apps export to: api.export({...}) registers the service "default".
 api = API()
 
@@ -88,3 +89,15 @@ __all__ = ["__version__", "api", "RPC", "login", "logout", "connect_to_server", 
 __getattr__ = module_getattr(__name__, lambda: __all__ + ["sync", "rpc", "utils"], lazy={
     "connect_to_server_sync": _sync_function("connect_to_server"),
     "get_remote_service_sync": _sync_function("get_remote_service"), "RPC": _rpc_class})
+
+
+def _announce_bridge_use():
+    # Tells the worker this app talks to Hypha through the bridge, so it opens the app's connection now,
+    # while the app's module is still running, rather than at connect_to_server().
+    try:
+        get_peer().notify({"t": "uses_bridge"})
+    except Exception:
+        pass  # outside a worker-started app (tests, tools): nothing to announce
+
+
+_announce_bridge_use()

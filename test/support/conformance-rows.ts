@@ -39,7 +39,9 @@ const atLeast = (version: string, major: number, minor: number) => {
 };
 const isConda267 = (name: FakePmName, version: string) => name === "conda" && atLeast(version, 26, 7);
 const isConda237 = (name: FakePmName, version: string) => name === "conda" && atLeast(version, 23, 7) && !atLeast(version, 26, 7);
-const isLibmamba28 = (name: FakePmName, version: string) => name !== "conda" && atLeast(version, 2, 8);
+// micromamba 1.5/2.x and mamba 2.x are libmamba's CLI; mamba 1.x is conda's.
+const isLibmamba = (name: FakePmName, version: string) => name === "micromamba" || (name === "mamba" && atLeast(version, 2, 0));
+const isLibmamba28 = (name: FakePmName, version: string) => isLibmamba(name, version) && atLeast(version, 2, 8);
 
 function setUpHome(subject: Subject, condarc?: string): string {
   const home = path.join(subject.dir, "home");
@@ -166,7 +168,7 @@ export const FACE_ROWS: FaceRow[] = [
     expected: { exitCode: 1, solver_problems: ["unsupported request"], success: false, critical: true, textNames: true },
   },
   {
-    face: "libmamba < 2.8", tool: "micromamba", fakeVersion: "1.5.12", appliesTo: (name, version) => name !== "conda" && !atLeast(version, 2, 8),
+    face: "libmamba < 2.8", tool: "micromamba", fakeVersion: "1.5.12", appliesTo: (name, version) => isLibmamba(name, version) && !atLeast(version, 2, 8),
     fact: "a missing package in --json says `nothing provides requested`",
     observe: async (s) => {
       const r = await run(s, libmambaCreate(s, yml(s, [s.channelUrl], ["python", "nosuchpkg"])));

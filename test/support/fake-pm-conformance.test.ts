@@ -102,6 +102,15 @@ describe("each face against the reference facts (and against the real tool of th
     if (target.kind === "real") realVersion = targetVersion();
   });
 
+  it("gives each row to its own fake version and to no other face's", () => {
+    const faces = [...new Set(FACE_ROWS.map((r) => `${r.tool} ${r.fakeVersion}`))];
+    for (const row of FACE_ROWS) {
+      const claimed = faces.filter((f) => row.appliesTo(f.split(" ")[0] as FaceRow["tool"], f.split(" ")[1]!));
+      expect(claimed, row.fact).toEqual([`${row.tool} ${row.fakeVersion}`]);
+    }
+    expect(FACE_ROWS.find((r) => r.appliesTo("mamba", "1.5.12"))).toBeUndefined();
+  });
+
   it.each(FACE_ROWS.map((row) => [`${row.face}: ${row.fact}`, row] as const))("%s", async (_name, row) => {
     const fake = await row.observe(subjectFor(row, "fake"));
     expect(fake).toEqual(row.expected);

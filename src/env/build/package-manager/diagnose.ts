@@ -1,6 +1,6 @@
 /**
  * Turns a failed create into the tool's own diagnosis: conda's `--json` error document
- * (PackagesNotFoundError, UnsatisfiableError, CondaEnvException "Pip failed"), libmamba's
+ * (PackagesNotFoundError, UnsatisfiableError, CondaEnvException "Pip failed", CondaMultiError), libmamba's
  * `{"solver_problems": [...], "success": false}`, or their text when there is no JSON.
  */
 import type { ToolRun } from "./run-tool.js";

@@ -4,8 +4,9 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTempDir, runFakePm, writeEnvironmentYml } from "./fake-pm.js";
+import { fakePmEnv, fakePmPath, FIXTURE_CHANNEL_URL, makeTempDir, runFakePm, writeEnvironmentYml } from "./fake-pm.js";
 import { itFakeOnly, packageManagerEnv, packageManagerTarget, REAL_CHANNEL_ENV, REAL_PM_ENV } from "./package-manager-target.js";
+import { FACE_ROWS, type FaceRow, type Subject } from "./conformance-rows.js";
 
 const target = packageManagerTarget("micromamba");
 let tmp: string;
@@ -16,8 +17,22 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const createFromYml = (prefix: string, yml: string) =>
-  target.name === "micromamba" ? ["create", "-p", prefix, "-f", yml, "-y", "--json"] : ["env", "create", "-p", prefix, "-f", yml, "--yes", "--json"];
+/** The version the target reports (the fake's default when it is the fake). */
+const targetVersion = (): string => {
+  const out = execFileSync(target.path, ["--version"], { env, encoding: "utf8" });
+  return /(\d+\.\d+\.\d+)\s*$/.exec(out.trim().split("\n")[0]!)![1]!;
+};
+
+/** A create from a yml holding only the spec's channels, on the command line each face needs (conda ≥ 26.7: -c, older: nodefaults). */
+const createFromYml = (prefix: string, deps: string[], file: string) => {
+  if (target.name !== "conda") return ["create", "-p", prefix, "-f", writeEnvironmentYml(tmp, { channels: [target.channelUrl], dependencies: deps }, file), "-y", "--json"];
+  const [major = 0, minor = 0] = targetVersion().split(".").map(Number);
+  if (major > 26 || (major === 26 && minor >= 7)) {
+    const yml = writeEnvironmentYml(tmp, { channels: [target.channelUrl], dependencies: deps }, file);
+    return ["create", "-p", prefix, "-f", yml, "--override-channels", "-c", target.channelUrl, "--yes", "--json"];
+  }
+  return ["env", "create", "-p", prefix, "-f", writeEnvironmentYml(tmp, { channels: [target.channelUrl, "nodefaults"], dependencies: deps }, file), "--yes", "--json"];
+};
 
 /** libmamba's LINK entries carry url and checksums; conda's (dist_fields_dump) do not, its FETCH entries do. */
 const namedRecords = (doc: { actions: { LINK?: Array<{ url?: string }>; FETCH?: unknown[] } }) => (doc.actions.LINK?.[0]?.url ? doc.actions.LINK : doc.actions.FETCH) ?? [];
@@ -31,9 +46,8 @@ describe(`reference facts against ${target.reason}`, () => {
   });
 
   it("creates an env whose python runs, with pip pulled in by python, a console script and an activation script", async () => {
-    const yml = writeEnvironmentYml(tmp, { channels: [target.channelUrl, "nodefaults"], dependencies: ["python", "tinyapp", "tinyactivate", "tinytool"] });
     const prefix = path.join(tmp, "envs", "full");
-    const run = await runFakePm(target.path, createFromYml(prefix, yml), { env });
+    const run = await runFakePm(target.path, createFromYml(prefix, ["python", "tinyapp", "tinyactivate", "tinytool"], "environment.yml"), { env });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout).success).toBe(true);
     const out = execFileSync(path.join(prefix, "bin", "python"), ["-c", "import tinylib, pip; print(tinylib.__version__)"], { encoding: "utf8" });
@@ -49,8 +63,7 @@ describe(`reference facts against ${target.reason}`, () => {
 
   it("fails with exit code 1 on a missing package and on unsatisfiable specs", async () => {
     for (const deps of [["nosuchpkg-xyz"], ["tinyapp", "tinylib<2"]]) {
-      const yml = writeEnvironmentYml(tmp, { channels: [target.channelUrl, "nodefaults"], dependencies: deps }, "bad.yml");
-      const run = await runFakePm(target.path, createFromYml(path.join(tmp, "envs", "bad"), yml), { env });
+      const run = await runFakePm(target.path, createFromYml(path.join(tmp, "envs", "bad"), deps, "bad.yml"), { env });
       expect(run.exitCode).toBe(1);
     }
   });
@@ -102,4 +115,39 @@ describe("packageManagerTarget", () => {
     const real = packageManagerTarget("conda", { [REAL_PM_ENV]: someExecutable, [REAL_CHANNEL_ENV]: "file:///srv/channel" });
     expect(real).toMatchObject({ kind: "real", path: someExecutable, channelUrl: "file:///srv/channel" });
   });
+});
+
+/** Runs a row on the fake (with the row's version) or on the real target, in a fresh directory. */
+function subjectFor(row: FaceRow, kind: "fake" | "real"): Subject {
+  const dir = fs.mkdtempSync(path.join(tmp, `${kind}-`));
+  const common = { pkgsDir: path.join(dir, "pkgs"), rootPrefix: path.join(dir, "root") };
+  if (kind === "fake") {
+    return { path: fakePmPath(row.tool), channelUrl: FIXTURE_CHANNEL_URL, dir, env: (home, extra) => fakePmEnv({ ...common, home, version: row.fakeVersion, extra }) };
+  }
+  return { path: target.path, channelUrl: target.channelUrl, dir, env: (home, extra) => packageManagerEnv(target, { ...common, home, extra }) };
+}
+
+describe("each face against the reference facts (and against the real tool of that face, when configured)", () => {
+  let realVersion = "";
+  beforeAll(() => {
+    if (target.kind === "real") realVersion = targetVersion();
+  });
+
+  it("gives each row to its own fake version and to no other face's", () => {
+    const faces = [...new Set(FACE_ROWS.map((r) => `${r.tool} ${r.fakeVersion}`))];
+    for (const row of FACE_ROWS) {
+      const claimed = faces.filter((f) => row.appliesTo(f.split(" ")[0] as FaceRow["tool"], f.split(" ")[1]!));
+      expect(claimed, row.fact).toEqual([`${row.tool} ${row.fakeVersion}`]);
+    }
+    expect(FACE_ROWS.find((r) => r.appliesTo("mamba", "1.5.12"))).toBeUndefined();
+  });
+
+  it.each(FACE_ROWS.map((row) => [`${row.face}: ${row.fact}`, row] as const))("%s", async (_name, row) => {
+    const fake = await row.observe(subjectFor(row, "fake"));
+    expect(fake).toEqual(row.expected);
+    if (target.kind === "real" && row.appliesTo(target.name, realVersion)) {
+      const real = await row.observe(subjectFor(row, "real"));
+      expect(real, `real ${target.name} ${realVersion}`).toEqual(fake);
+    }
+  }, 400_000);
 });

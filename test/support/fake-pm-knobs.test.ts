@@ -23,11 +23,11 @@ const env = (extra: FakePmEnvOptions = {}) => fakePmEnv({ ...envOpts, ...extra }
 const createArgs = (prefix: string, ...specs: string[]) => ["create", "-p", prefix, "-y", "--override-channels", "-c", FIXTURE_CHANNEL_URL, ...specs];
 
 describe("cold package cache race (FAKE_PM_CORRUPT_COLD_CACHE=1)", () => {
-  const runThree = (face: FakePmName, pkgsDirFor: (i: number) => string, extractDelayMs: number) =>
+  const runThree = (face: FakePmName, pkgsDirFor: (i: number) => string, extractDelayMs: number, extra: { version?: string; json?: boolean } = {}) =>
     Promise.all(
       [0, 1, 2].map((i) =>
-        runFakePm(face, createArgs(path.join(tmp, `env${i}`), "python", "tinylib"), {
-          env: env({ corruptColdCache: true, extractDelayMs, pkgsDir: pkgsDirFor(i) }),
+        runFakePm(face, [...createArgs(path.join(tmp, `env${i}`), "python", "tinylib"), ...(extra.json ? ["--json"] : [])], {
+          env: env({ corruptColdCache: true, extractDelayMs, pkgsDir: pkgsDirFor(i), version: extra.version }),
         }),
       ),
     );
@@ -40,6 +40,19 @@ describe("cold package cache race (FAKE_PM_CORRUPT_COLD_CACHE=1)", () => {
     for (const run of failed) {
       expect(run.exitCode).toBe(1);
       expect(run.stderr).toContain(`CondaVerificationError: The package for pip located at ${pkgs}/pip-23.0.1-py_0 appears to be corrupted`);
+    }
+  });
+
+  it("conda 26.7.1 --json: the loser reports a CondaMultiError of SafetyError and CondaVerificationError", async () => {
+    const pkgs = path.join(tmp, "shared-pkgs");
+    const runs = await runThree("conda", () => pkgs, 2500, { version: "26.7.1", json: true });
+    const failed = runs.filter((r) => r.exitCode !== 0);
+    expect(failed.length).toBeGreaterThanOrEqual(1);
+    for (const run of failed) {
+      const doc = JSON.parse(run.stdout) as { exception_name: string; error: string; errors: Array<{ exception_name: string; message: string }> };
+      expect(doc).toMatchObject({ exception_name: "CondaMultiError", error: "Multiple Errors Encountered." });
+      expect(doc.errors.map((e) => e.exception_name)).toEqual(["SafetyError", "CondaVerificationError"]);
+      expect(doc.errors[0]!.message).toContain(`The package for pip located at ${pkgs}/pip-23.0.1-py_0\nappears to be corrupted.`);
     }
   });
 

@@ -95,6 +95,7 @@ function gatherRequest(flavour, command, opts, env) {
   const specs = opts.specs.map(parseCliSpec);
   for (const f of parsedFiles) specs.push(...f.specs);
   if (specs.length === 0 && flavour.style === "conda" && command === "create") throw new PmFailure("no-specs", {});
+  warnAboutUnlistedPip(flavour, parsedFiles);
   const fileChannels = parsedFiles.flatMap((f) => f.channels);
   const specChannels = specs.filter((s) => s.channel).map((s) => s.channel);
   let channels = [...opts.channel, ...fileChannels, ...specChannels];
@@ -178,6 +179,18 @@ function dryRunActions(flavour, records, pkgsDir) {
 function condaLinkEntry(rec) {
   const { url: _url, ...entry } = actionEntry(rec);
   return entry;
+}
+
+/** conda's env loader (conda/env/env.py, 23.7 through 26.7) prints this on stdout, before any --json document. */
+function warnAboutUnlistedPip(flavour, parsedFiles) {
+  if (flavour.style !== "conda") return;
+  const withPip = parsedFiles.filter((f) => f.pip.length > 0);
+  if (withPip.length === 0 || withPip.some((f) => f.specs.some((s) => s.name === "pip"))) return;
+  process.stdout.write(
+    "Warning: you have pip-installed dependencies in your environment file, but you do not list pip itself as one of your conda dependencies.  " +
+      "Conda may not use the correct pip to install your packages, and they may end up in the wrong place.  " +
+      "Please add an explicit pip dependency.  I'm adding one for you, but still nagging you.\n",
+  );
 }
 
 function parseCliSpec(text) {

@@ -57,7 +57,9 @@ export function rootPrefix(flavour, env, opts) {
 export function pkgsDirs(flavour, env, opts) {
   const split = (v) => v.split(",").map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p));
   if (flavour.style === "conda") {
-    if (env.CONDA_PKGS_DIRS) return split(env.CONDA_PKGS_DIRS);
+    // Measured on 26.7.1: CONDA_PKGS_DIRS entries come first, then ~/.condarc's pkgs_dirs (merged, not replaced).
+    const merged = [...(env.CONDA_PKGS_DIRS ? split(env.CONDA_PKGS_DIRS) : []), ...(readRcList(path.join(home(env), ".condarc"), "pkgs_dirs") ?? []).map((p) => path.resolve(p))];
+    if (merged.length > 0) return [...new Set(merged)];
     return [path.join(rootPrefix(flavour, env, opts), "pkgs"), path.join(home(env), ".conda", "pkgs")];
   }
   // libmamba's pkgs_dirs reads CONDA_PKGS_DIRS only (no MAMBA_PKGS_DIRS, no command-line flag).
@@ -79,16 +81,16 @@ export function configuredChannels(flavour, env, opts) {
   if (fromEnv) return fromEnv.split(",").map((s) => s.trim()).filter(Boolean);
   const rcFiles = flavour.style === "conda" ? [".condarc"] : opts.noRc ? [] : [".mambarc", ".condarc"];
   for (const name of rcFiles) {
-    const channels = readRcChannels(path.join(home(env), name));
+    const channels = readRcList(path.join(home(env), name), "channels");
     if (channels) return channels;
   }
   return flavour.style === "conda" && !isCondaCreateAlias(flavour) ? ["defaults"] : [];
 }
 
-function readRcChannels(file) {
+function readRcList(file, key) {
   if (!fs.existsSync(file)) return undefined;
   const doc = parseYaml(fs.readFileSync(file, "utf8")) ?? {};
-  return Array.isArray(doc.channels) ? doc.channels.map(String) : undefined;
+  return Array.isArray(doc[key]) ? doc[key].map(String) : undefined;
 }
 
 export function infoJson(flavour, env, opts) {
@@ -98,7 +100,7 @@ export function infoJson(flavour, env, opts) {
     const doc = {
       active_prefix: env.CONDA_PREFIX ?? null,
       channels,
-      conda_version: CONDA_VERSION,
+      conda_version: flavour.mamba1 ? CONDA_VERSION : flavour.version,
       envs: [],
       envs_dirs: envsDirs(flavour, env, opts),
       pkgs_dirs: pkgsDirs(flavour, env, opts),

@@ -28,6 +28,7 @@ export function renderCondaFailure(failure, ctx) {
   if (failure.kind === "usage") {
     return { stdout: "", stderr: `usage: ${ctx.face} ${ctx.command} [-h] [options]\n${ctx.face} ${ctx.command}: error: ${failure.data.conda}\n`, exitCode: 2 };
   }
+  if (ctx.createAlias && failure.kind === "corrupted-package") return renderMultiError(failure, ctx);
   const name = failure.data.exceptionName ?? (ctx.createAlias ? CONDA_26_7_ERRORS[failure.kind] : undefined) ?? CONDA_ERRORS[failure.kind] ?? "CondaError";
   const { message, extra } = describe(failure, ctx);
   if (ctx.json) {
@@ -42,6 +43,26 @@ export function renderCondaFailure(failure, ctx) {
     return { stdout: `${JSON.stringify(doc, null, 2)}\n`, stderr: "", exitCode: 1 };
   }
   return { stdout: "", stderr: `\n${name}: ${message}\n\n`, exitCode: 1 };
+}
+
+/**
+ * conda 26.7.1 under the cold-cache race (measured): a CondaMultiError whose `errors` hold a SafetyError
+ * ("incorrect size") and CondaVerificationErrors for the half-extracted package; the top says only
+ * "Multiple Errors Encountered.". The text form (not measured; the worker always uses --json) lists each.
+ */
+function renderMultiError(failure, ctx) {
+  const { record, path: dir } = failure.data;
+  const where = `The package for ${record.name} located at ${dir}\nappears to be corrupted.`;
+  const inner = [
+    ["SafetyError", `${where} The path 'info/index.json'\nhas an incorrect size.\n  reported size: 512 bytes\n  actual size: 0 bytes\n`],
+    ["CondaVerificationError", `${where} The path 'info/paths.json'\nspecified in the package manifest cannot be found.\n`],
+  ];
+  const errors = inner.map(([name, message]) => ({ caused_by: "None", error: `${name}: ${message}`, exception_name: name, exception_type: `<class 'conda.exceptions.${name}'>`, message }));
+  if (ctx.json) {
+    const doc = { error: "Multiple Errors Encountered.", errors, exception_name: "CondaMultiError", exception_type: "<class 'conda.CondaMultiError'>" };
+    return { stdout: `${JSON.stringify(doc, null, 2)}\n`, stderr: "", exitCode: 1 };
+  }
+  return { stdout: "", stderr: errors.map((e) => `\n${e.error}`).join("") + "\n", exitCode: 1 };
 }
 
 function describe(failure, ctx) {

@@ -1,6 +1,6 @@
 /**
  * Turns a failed create into the tool's own diagnosis: conda's `--json` error document
- * (PackagesNotFoundError, UnsatisfiableError, CondaEnvException "Pip failed"), libmamba's
+ * (PackagesNotFoundError, UnsatisfiableError, CondaEnvException "Pip failed", CondaMultiError), libmamba's
  * `{"solver_problems": [...], "success": false}`, or their text when there is no JSON.
  */
 import type { ToolRun } from "./run-tool.js";
@@ -66,7 +66,7 @@ export function diagnoseFailure(run: Pick<ToolRun, "stdout" | "stderrTail" | "ex
   const json = lastJsonObject(run.stdout) ?? lastJsonObject(stderrTail.join("\n"));
   const text = `${run.stdout}\n${stderrTail.join("\n")}`;
   const exceptionName = typeof json?.exception_name === "string" ? json.exception_name : undefined;
-  const message = typeof json?.message === "string" ? json.message.trim() : typeof json?.error === "string" ? json.error.trim() : undefined;
+  const message = multiErrorSummary(json) ?? (typeof json?.message === "string" ? json.message.trim() : typeof json?.error === "string" ? json.error.trim() : undefined);
   // conda ≤ 26.5 says PackagesNotFoundError; 26.7 PackagesNotFoundInChannelsError (same fields).
   const notFound = exceptionName !== undefined && NOT_FOUND_NAMES.test(exceptionName) ? exceptionName : NOT_FOUND_NAMES.exec(text)?.[0];
   if (notFound) {
@@ -98,6 +98,26 @@ export function diagnoseFailure(run: Pick<ToolRun, "stdout" | "stderrTail" | "ex
   if (errorLines.length > 0) return { kind: "failed", ...(exceptionName ? { exceptionName } : {}), summary: errorLines.slice(-5).join("\n"), stderrTail };
   const fallback = message ?? (stderrTail.filter((l) => l.trim()).slice(-5).join("\n") || `exit code ${run.exitCode ?? "unknown"}`);
   return { kind: "failed", ...(exceptionName ? { exceptionName } : {}), summary: fallback, stderrTail };
+}
+
+/**
+ * conda's CondaMultiError says only "Multiple Errors Encountered." at the top; its `errors` list holds the
+ * real ones (measured on 26.7.1 under the cold-cache race: hundreds of SafetyError / CondaVerificationError).
+ * Returns one line per distinct exception: its count and the first message's opening lines.
+ */
+function multiErrorSummary(json: Record<string, unknown> | undefined): string | undefined {
+  if (!Array.isArray(json?.errors) || json.errors.length === 0) return undefined;
+  const byName = new Map<string, { count: number; first: string }>();
+  for (const item of json.errors as unknown[]) {
+    if (typeof item !== "object" || item === null) continue;
+    const { exception_name: name, message } = item as Record<string, unknown>;
+    const key = typeof name === "string" ? name : "error";
+    const entry = byName.get(key) ?? { count: 0, first: typeof message === "string" ? message.trim().split("\n").slice(0, 3).join(" ") : "" };
+    byName.set(key, { ...entry, count: entry.count + 1 });
+  }
+  if (byName.size === 0) return undefined;
+  const lines = [...byName].slice(0, 5).map(([name, { count, first }]) => `${name}${count > 1 ? ` (×${count})` : ""}: ${first}`);
+  return `${json.errors.length} errors:\n${lines.join("\n")}`;
 }
 
 function textualMissing(text: string): string[] {

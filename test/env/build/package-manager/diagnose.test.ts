@@ -37,6 +37,19 @@ describe("diagnoseFailure", () => {
     expect(missing).toMatchObject({ kind: "packages-not-found", packages: ["nosuchpkg"] });
   });
 
+  it("conda CondaMultiError names its inner errors (shape measured on 26.7.1 under the cold-cache race)", () => {
+    const pkg = "/srv/cache/pkgs/pip-26.2.1-py_0";
+    const safety = { exception_name: "SafetyError", message: `The package for pip located at ${pkg}\nappears to be corrupted. The path 'site-packages/pip/_internal/req/req_install.py'\nhas an incorrect size.\n  reported size: 32173 bytes\n  actual size: 16384 bytes\n` };
+    const verification = { exception_name: "CondaVerificationError", message: `The package for pip located at ${pkg}\nappears to be corrupted. The path 'site-packages/pip/_vendor/distlib/w64-arm.exe'\nspecified in the package manifest cannot be found.\n` };
+    const doc = { error: "Multiple Errors Encountered.", errors: [safety, safety, verification, verification, verification], exception_name: "CondaMultiError", exception_type: "<class 'conda.CondaMultiError'>" };
+    const d = diagnoseFailure(run(JSON.stringify(doc, null, 2)));
+    expect(d).toMatchObject({ kind: "failed", exceptionName: "CondaMultiError" });
+    expect(d.summary).toContain("5 errors:");
+    expect(d.summary).toContain(`SafetyError (×2): The package for pip located at ${pkg} appears to be corrupted.`);
+    expect(d.summary).toContain("CondaVerificationError (×3): The package for pip");
+    expect(d.summary).not.toContain("Multiple Errors Encountered");
+  });
+
   it("falls back to the last stderr lines", () => {
     expect(diagnoseFailure(run("", ["boom happened"])).summary).toBe("boom happened");
     expect(diagnoseFailure(run("", [], 3)).summary).toBe("exit code 3");

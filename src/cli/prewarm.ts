@@ -70,8 +70,10 @@ async function run(values: Record<string, unknown>, positionals: string[], ctx: 
   // and removes the partial prefix, so an interrupted prewarm leaves nothing half-built.
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => interrupt.abort(new Error(`prewarm interrupted by ${signal}`));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // `on`, not `once`: proper-lockfile's signal-exit, loaded with the first lock, re-raises a signal that no
+  // other listener is left to handle, which would kill prewarm before it cleans up.
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   let results: PrewarmResult[];
   try {
     results = await prewarmEnvs(positionals, manager, {

@@ -90,12 +90,15 @@ async def listen(event):
 def seen():
     return events
 
+registered = {}
+
 async def main():
     global server
     server = await connect_to_server(${CONNECT})
     info = await server.register_service({"id": "default", "config": {"visibility": "public"}, "call": call, "error_of": error_of,
         "function_round_trip": function_round_trip, "missing": missing, "listen": listen, "seen": seen,
-        "names": lambda: sorted(dir(server)), "info_id": lambda: info.id})
+        "names": lambda: sorted(dir(server)), "info_id": lambda: registered.get("id")})
+    registered["id"] = info.id  # the service is callable on the server before register_service returns here
     probes = await server.register_probes({"readiness": lambda: "ok"})
     print("probes at", probes["id"], flush=True)
     await server.serve()
@@ -125,8 +128,10 @@ def emit_local(value):
     server.emit({"type": "local-only", "value": value + 1})
 
 server = connect_to_server(${CONNECT})
+registered = {}
 info = server.register_service({"id": "default", "config": {"visibility": "public"}, "call": call, "listen": listen,
-    "seen": seen, "emit_local": emit_local, "info_id": lambda: info.id})
+    "seen": seen, "emit_local": emit_local, "info_id": lambda: registered.get("id")})
+registered["id"] = info.id  # the service is callable on the server before register_service returns here
 server.serve()
 `;
 
@@ -150,9 +155,9 @@ describe("workspace manager methods through the async server object", () => {
 
   it("carries the registered id, registers probes, lists the manager's names and refuses unknown ones with the way out", async () => {
     const { svc } = await serve(asyncApp("from hypha_rpc import connect_to_server"), "api-names");
-    expect(await svc.info_id!()).toBe(`${WS}/api-names:default`);
-    const probes = server.router.registry.get(`${WS}/api-names:probes`);
-    expect(probes).toMatchObject({ type: "probes", name: "Probes", config: { visibility: "public" } });
+    await expect.poll(() => svc.info_id!(), { timeout: 5000 }).toBe(`${WS}/api-names:default`);
+    // The app registers its probes without awaiting them before it serves: the registry may see them a moment later.
+    await expect.poll(() => server.router.registry.get(`${WS}/api-names:probes`), { timeout: 5000 }).toMatchObject({ type: "probes", name: "Probes", config: { visibility: "public" } });
     const names = (await svc.names!()) as string[];
     for (const name of ["generate_token", "get_workspace_info", "list_clients", "echo", "log", "get_env", "set_env", "check_status", "subscribe", "unsubscribe", "on", "off", "emit", "register_probes", "register_service"]) {
       expect(names).toContain(name);
@@ -181,7 +186,7 @@ describe("workspace manager methods through the async server object", () => {
 describe("the blocking server object (hypha_rpc.sync)", () => {
   it("forwards manager methods, takes events, fires local emits once, and carries the registered id", async () => {
     const { svc } = await serve(syncApp, "api-sync");
-    expect(await svc.info_id!()).toBe(`${WS}/api-sync:default`);
+    await expect.poll(() => svc.info_id!(), { timeout: 5000 }).toBe(`${WS}/api-sync:default`);
     expect(await svc.call!("echo", [], { data: { b: new Uint8Array([1]) } })).toEqual({ b: new Uint8Array([1]) });
     await svc.call!("log", ["from the sync app"], {});
     expect(((await (caller.getEvents as Fn)("log")) as Array<{ data: string }>).map((e) => e.data)).toContain("from the sync app");

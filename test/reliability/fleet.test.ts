@@ -4,7 +4,10 @@
  * 0.21.135 did ("Workspace already exists: ws-user-<user>"); all three retry and come up. Then 9 starts of
  * one installed, locked autoscaling app (compile solved it into hypha-conda.lock.json) with
  * `select:min:get_load`, each placed while the earlier ones are still starting (the first is building
- * the env), land 3/3/3 and run in one env built by exactly one create, from the lock (no solve at start).
+ * the env), land 3/3/3 and run in one env built by exactly one create, from the lock (no solve at start);
+ * then 6 more land 2/2/2 on that env. Starts placed at exactly the same instant read the same get_load
+ * figures (the stand-in selects before any start reaches a worker), so each is placed once the previous one
+ * has reached its worker, as the real server's own per-start steps stagger them.
  */
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -64,15 +67,18 @@ it(`${WORKERS} serve processes started at once all come up; ${STARTS} starts by 
   expect(readInvocationLog(pmLog).filter((i) => i.argv.includes("--dry-run"))).toHaveLength(1);
   const waits = started.flatMap((w) => [...w.stderr().matchAll(/retrying in (\d+\.\d) s/g)].map((m) => m[1]));
   console.info(`[reliability] ${WORKERS} serve processes started at once: all registered after ${upS.toFixed(1)} s; ${WORKERS - 1} refused first connections retried after ${waits.join(", ")} s`);
+  /** Starts `count` instances, each placed once the previous one has reached its worker (counted by get_load), not once it is up. */
+  const placeStarts = async (count: number): Promise<AppSession[]> => {
+    const pending: Array<Promise<AppSession>> = [];
+    for (let i = 0; i < count; i += 1) {
+      pending.push(manager.start("fleet-app", { ...FLEET, mode: "select:min:get_load", timeout: 120 }));
+      const counted = await pollUntil(async () => (await Promise.all(started.map(loadOf))).reduce((a, b) => a + b, 0) === i + 1, 30_000, 50);
+      expect(counted, `start ${i + 1} counted by get_load`).toBe(true);
+    }
+    return Promise.all(pending);
+  };
   const startsAt = Date.now();
-  const pending: Array<Promise<AppSession>> = [];
-  for (let i = 0; i < STARTS; i += 1) {
-    pending.push(manager.start("fleet-app", { ...FLEET, mode: "select:min:get_load", timeout: 120 }));
-    // Place the next start once this one has reached its worker (counted by get_load), not once it is up.
-    const counted = await pollUntil(async () => (await Promise.all(started.map(loadOf))).reduce((a, b) => a + b, 0) === i + 1, 30_000, 50);
-    expect(counted, `start ${i + 1} counted by get_load`).toBe(true);
-  }
-  const sessions = await Promise.all(pending);
+  const sessions = await placeStarts(STARTS);
   const perWorker = started.map((w) => sessions.filter((s) => s.worker_id === w.serviceId).length);
   console.info(`[reliability] ${STARTS} overlapping starts with select:min:get_load over ${WORKERS} serve processes: ${perWorker.join("/")} in ${((Date.now() - startsAt) / 1000).toFixed(1)} s`);
   expect(perWorker).toEqual([3, 3, 3]);
@@ -96,6 +102,12 @@ it(`${WORKERS} serve processes started at once all come up; ${STARTS} starts by 
 
   await Promise.all(sessions.map((s) => manager.stop(s.id)));
   expect(await Promise.all(started.map(loadOf))).toEqual([0, 0, 0]);
+
+  // The issue's figure: 6 overlapping starts of the locked app spread 2/2/2, still on the one env.
+  const second = await placeStarts(6);
+  expect(started.map((w) => second.filter((s) => s.worker_id === w.serviceId).length)).toEqual([2, 2, 2]);
+  expect(readInvocationLog(pmLog).filter((i) => i.argv.includes("create") && !i.argv.includes("--dry-run"))).toHaveLength(1);
+  await Promise.all(second.map((s) => manager.stop(s.id)));
   for (let i = 0; i < WORKERS; i += 1) {
     const left = leftoversIn(cacheDir, path.join(root, `work-${i}`));
     expect(left.locks, "locks").toEqual([]);

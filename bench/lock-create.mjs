@@ -10,16 +10,15 @@
  * Run: npm run build && node bench/lock-create.mjs (BENCH_QUICK=1 for a smoke run).
  */
 import fs from "node:fs";
-import { CHANNEL_URL, FAKE_MICROMAMBA, interleave, iterations, loadDist, log, makeTemp, ms, nowMs, ratio, runIfMain, summarize } from "./lib/common.mjs";
+import { interleave, iterations, loadDist, log, makeTemp, ms, nowMs, ratio, runIfMain, summarize } from "./lib/common.mjs";
 import { benchToolEnv } from "./lib/env.mjs";
+import { TARGET, packageManagerFor } from "./lib/target.mjs";
 
 export const NAME = "lock-create";
 
-const REAL_PM = process.env.HYPHA_CONDA_TEST_PACKAGE_MANAGER;
-const REAL_CHANNEL = process.env.HYPHA_CONDA_TEST_CHANNEL;
-if (Boolean(REAL_PM) !== Boolean(REAL_CHANNEL)) throw new Error("set both HYPHA_CONDA_TEST_PACKAGE_MANAGER and HYPHA_CONDA_TEST_CHANNEL, or neither");
-const TOOL = REAL_PM ?? FAKE_MICROMAMBA;
-const CHANNEL = REAL_CHANNEL ?? CHANNEL_URL;
+// The real tool and channel of the real-thing variables when given (lib/target.mjs), else the fake's.
+const { path: TOOL, channelUrl: CHANNEL } = packageManagerFor();
+const IS_REAL = TARGET.packageManager.kind === "real";
 
 async function manager(cacheDir) {
   const { createEnvManager } = await loadDist();
@@ -50,7 +49,7 @@ export async function run() {
   const lockMs = nowMs() - t;
   const locked = { ...spec, lock };
   const rounds = iterations(6, 1);
-  log(`lock-create: ${rounds} interleaved rounds with ${pm.name} ${pm.version} (${REAL_PM ? "real tool" : "fake"}), ${lock.conda.length} conda + ${lock.pip.length} pip packages`);
+  log(`lock-create: ${rounds} interleaved rounds with ${pm.name} ${pm.version} (${IS_REAL ? "real tool" : "fake"}), ${lock.conda.length} conda + ${lock.pip.length} pip packages`);
   await createOnce(spec); // warm-up (file system caches, python probe of the fake)
   const samples = await interleave(rounds, { "from the spec": () => createOnce(spec), "from the lock": () => createOnce(locked) });
   const stats = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));
@@ -60,18 +59,18 @@ export async function run() {
   return {
     target: "report create-from-lock against create-from-spec side by side (issue 13); no pass/fail target",
     unit: "ms",
-    tool: { name: pm.name, version: pm.version, real: Boolean(REAL_PM) },
+    tool: { name: pm.name, version: pm.version, real: IS_REAL },
     packages: { conda: lock.conda.length, pip: lock.pip.length },
     rounds,
     stats,
     lockMs: Math.round(lockMs),
     figures: { fromSpecMedianMs: fromSpec, fromLockMedianMs: fromLock, ratioLockOverSpec: r, lockMs: Math.round(lockMs) },
     summary: [
-      `${pm.name} ${pm.version}${REAL_PM ? "" : " (fake)"}: create from the lock ${ms(fromLock)} vs from the spec ${ms(fromSpec)} (medians of ${rounds}): ×${r}`,
+      `${pm.name} ${pm.version}${IS_REAL ? "" : " (fake)"}: create from the lock ${ms(fromLock)} vs from the spec ${ms(fromSpec)} (medians of ${rounds}): ×${r}`,
       `making the lock (dry-run solve + pip pinned in a scratch env, at install): ${ms(lockMs)}`,
     ],
     notes: [
-      REAL_PM ? "" : "The fake solves seven packages in milliseconds, so on it the two paths differ by the fake's solve and pip's resolution (the locked path runs pip with --no-deps) and are within the machine's noise; the gain is the solve a real tool no longer does at start.",
+      IS_REAL ? "" : "The fake solves seven packages in milliseconds, so on it the two paths differ by the fake's solve and pip's resolution (the locked path runs pip with --no-deps) and are within the machine's noise; the gain is the solve a real tool no longer does at start.",
     ].filter(Boolean),
   };
 }

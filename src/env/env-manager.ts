@@ -11,14 +11,16 @@ import { ensureEnv, type EnsureContext } from "./build/ensure-env.js";
 import { acquireLease, DEFAULT_LEASE_TIMING, type LeaseTiming } from "./cache/lease.js";
 import { DEFAULT_LOCK_STALE_MS } from "./cache/lock.js";
 import { hostIdentity } from "./cache/host.js";
-import { listCachedEnvs, toCacheEntry } from "./operator/cache-list.js";
-import { deleteEnv, evictEnvs, resolveEnv } from "./cache/evict.js";
-import { sweepAbandonedPrefixes } from "./cache/sweep.js";
-import { detectPackageManagers, probePackageManager, unsupportedReason } from "./build/package-manager/detect.js";
-import { bootstrapMicromamba, micromambaBinPath } from "./build/package-manager/bootstrap.js";
-import { makeLock } from "./lock/make-lock.js";
+import type { bootstrapMicromamba } from "./build/package-manager/bootstrap.js";
 import type { EnvLock } from "./lock/lock-file.js";
 import { unlockedSpec } from "./spec/hash.js";
+
+// Loaded on first use: a cache hit (a warm `run` or start) needs no listing, eviction, detection, bootstrap
+// or lock making, and their modules cost start-up time.
+const cacheList = () => import("./operator/cache-list.js");
+const evict = () => import("./cache/evict.js");
+const detect = () => import("./build/package-manager/detect.js");
+const bootstrapModule = () => import("./build/package-manager/bootstrap.js");
 
 export interface EnvManagerDeps {
   logger?: Logger;
@@ -70,7 +72,7 @@ export function createEnvManager(options: EnvOptions, deps: EnvManagerDeps = {})
   return {
     options,
     packageManager,
-    detectPackageManagers: () => detectPackageManagers(detectOptions(options, layout, env)),
+    detectPackageManagers: async () => (await detect()).detectPackageManagers(await detectOptions(options, layout, env)),
     async ensureEnv(spec: EnvSpec, ensureOptions?: EnsureEnvOptions): Promise<EnvResult> {
       const result = await ensureEnv(ctx, spec, ensureOptions).catch((error: unknown) => {
         // A locked package gone from its channel: the operator may have chosen to build from the spec instead.
@@ -81,24 +83,28 @@ export function createEnvManager(options: EnvOptions, deps: EnvManagerDeps = {})
       });
       if (result.status === "created") {
         // The env just built is its caller's: never evicted by the gc its own create triggers.
-        await evictEnvs(evictDeps, limits(), new Set([result.hash])).catch((error: unknown) => logger.warn(`eviction after create failed: ${(error as Error).message}`));
+        await (await evict()).evictEnvs(evictDeps, limits(), new Set([result.hash])).catch((error: unknown) => logger.warn(`eviction after create failed: ${(error as Error).message}`));
       }
       return result;
     },
     async lockSpec(spec: EnvSpec, lockOptions: { signal?: AbortSignal } = {}): Promise<EnvLock> {
       const pm = await packageManager();
+      const { makeLock } = await import("./lock/make-lock.js");
       return makeLock({ layout, baseEnv: env, logger, timeoutMs: options.createTimeoutMs, lockStaleMs, ...(lockOptions.signal ? { signal: lockOptions.signal } : {}) }, spec, pm);
     },
     acquireLease: (hash: string, holder: string): Promise<Lease> => acquireLease(layout, hash, holder, leaseTiming, hostname),
     async listEnvs(): Promise<CacheEntry[]> {
+      const { listCachedEnvs, toCacheEntry } = await cacheList();
       return (await listCachedEnvs(layout, listOptions)).map(toCacheEntry);
     },
     async gc(given?: EvictionLimits): Promise<CacheEntry[]> {
       // Partial envs of crashed creates first: they hold disk but have no marker, so eviction cannot see them.
+      const { sweepAbandonedPrefixes } = await import("./cache/sweep.js");
       await sweepAbandonedPrefixes(layout, { staleMs: lockStaleMs, logger, hostname, ...skew }).catch((error: unknown) => logger.warn(`sweeping partial envs failed: ${(error as Error).message}`));
-      return evictEnvs(evictDeps, limits(given));
+      return (await evict()).evictEnvs(evictDeps, limits(given));
     },
     async removeEnv(hashOrPrefix: string, removeOptions: { force?: boolean } = {}): Promise<CacheEntry> {
+      const [{ listCachedEnvs, toCacheEntry }, { deleteEnv, resolveEnv }] = await Promise.all([cacheList(), evict()]);
       const listed = await listCachedEnvs(layout, listOptions);
       const env = await resolveEnv(layout, hashOrPrefix, listed);
       if (env.inUse && !removeOptions.force) {
@@ -113,7 +119,8 @@ export function createEnvManager(options: EnvOptions, deps: EnvManagerDeps = {})
   };
 }
 
-function detectOptions(options: EnvOptions, layout: CacheLayout, env: NodeJS.ProcessEnv) {
+async function detectOptions(options: EnvOptions, layout: CacheLayout, env: NodeJS.ProcessEnv) {
+  const { micromambaBinPath } = await bootstrapModule();
   return {
     env,
     ...(options.packageManager !== undefined && options.packageManager !== "" ? { explicit: options.packageManager } : {}),
@@ -122,7 +129,8 @@ function detectOptions(options: EnvOptions, layout: CacheLayout, env: NodeJS.Pro
 }
 
 async function choosePackageManager(options: EnvOptions, layout: CacheLayout, env: NodeJS.ProcessEnv, deps: EnvManagerDeps, onProgress?: ProgressSink): Promise<PackageManagerInfo> {
-  const report: PackageManagerReport = await detectPackageManagers(detectOptions(options, layout, env));
+  const { detectPackageManagers, probePackageManager, unsupportedReason } = await detect();
+  const report: PackageManagerReport = await detectPackageManagers(await detectOptions(options, layout, env));
   if (report.chosen) return report.chosen;
   const unsupported = report.found.map((info) => `${info.path}: ${unsupportedReason(info)}`);
   if (!options.bootstrap) {
@@ -135,7 +143,7 @@ async function choosePackageManager(options: EnvOptions, layout: CacheLayout, en
   }
   const progress = createProgressReporter(onProgress);
   progress.report("bootstrapping", "info", "no package manager found: bootstrapping micromamba into the cache");
-  const bootstrap = deps.bootstrap ?? bootstrapMicromamba;
+  const bootstrap = deps.bootstrap ?? (await bootstrapModule()).bootstrapMicromamba;
   const file = await bootstrap({ cacheDir: layout.root, ...(env.HYPHA_CONDA_MICROMAMBA_URL ? { baseUrl: env.HYPHA_CONDA_MICROMAMBA_URL } : {}), ...(onProgress ? { onProgress } : {}) });
   const info = await probePackageManager(file, env);
   progress.report("bootstrapping", "success", `using ${info.name} ${info.version} at ${info.path}`);

@@ -8,17 +8,14 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { createEnvManager } from "../../src/env/env-manager.js";
-import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
-import { registerWorkerService, type RegisteredWorkerService } from "../../src/hypha/service.js";
-import { CondaWorker } from "../../src/worker/conda-worker.js";
+import type { HyphaServer } from "../../src/hypha/connect.js";
+import type { RegisteredWorkerService } from "../../src/hypha/service.js";
+import type { CondaWorker } from "../../src/worker/conda-worker.js";
 import { AppManagerStandIn, type AppSession } from "../support/app-manager.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
-import { makeTempRoot, type TempRoot } from "../support/session-doubles.js";
+import type { HyphaTestServer } from "../support/hypha-server.js";
+import { openWorkerBed, type WorkerBed } from "../support/worker-bed.js";
 
 const APPS = path.resolve("fixtures/apps");
-const FAKE_MICROMAMBA = path.resolve("test/support/fake-pm/bin/micromamba");
-const CHANNEL = `file://${path.resolve("fixtures/channel")}`;
 const ALICE = { workspace: "ws-user-alice", user: "alice" };
 
 let server: HyphaTestServer;
@@ -26,8 +23,6 @@ let manager: AppManagerStandIn;
 let workerClient: HyphaServer;
 let registered: RegisteredWorkerService;
 let worker: CondaWorker;
-let cache: TempRoot;
-let work: TempRoot;
 
 function fixture(app: string) {
   const manifest = YAML.parse(readFileSync(path.join(APPS, app, "manifest.yaml"), "utf8")) as Record<string, unknown>;
@@ -41,29 +36,15 @@ async function startFixture(app: string): Promise<AppSession> {
 
 const url = (servicePath: string) => `${server.url}/${ALICE.workspace}/apps/${servicePath}`;
 
+let bed: WorkerBed;
+
 beforeAll(async () => {
-  cache = makeTempRoot("hcw-http-apps-cache-");
-  work = makeTempRoot("hcw-http-apps-work-");
-  server = await startHyphaTestServer();
-  const token = server.issueToken({ workspace: "public", userId: "operator", clientId: "conda-worker-http" });
-  workerClient = await connectToHypha({ server_url: server.url, workspace: "public", client_id: "conda-worker-http", token });
-  const env = createEnvManager(
-    { cacheDir: cache.dir, packageManager: FAKE_MICROMAMBA, bootstrap: false, channelMap: { "conda-forge": CHANNEL }, defaultChannels: ["conda-forge"], allowPipOptions: false, createTimeoutMs: 120_000 },
-    { env: { PATH: process.env.PATH, HOME: cache.dir } },
-  );
-  worker = new CondaWorker({ env, workingDir: work.dir, stopGraceMs: 2_000 });
-  registered = await registerWorkerService(workerClient, worker, { serviceId: "conda-worker", visibility: "public" });
-  manager = await AppManagerStandIn.create(server);
+  bed = await openWorkerBed("http");
+  ({ server, manager, workerClient, registered, worker } = bed);
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.shutdown().catch(() => undefined);
-  await manager?.close();
-  await registered?.unregister().catch(() => undefined);
-  await workerClient?.disconnect();
-  await server?.stop();
-  cache?.cleanup();
-  work?.cleanup();
+  await bed?.close();
 });
 
 describe("an ASGI app (fixtures/apps/asgi-echo)", () => {

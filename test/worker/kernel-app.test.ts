@@ -6,18 +6,15 @@
  */
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEnvManager } from "../../src/env/env-manager.js";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
-import { registerWorkerService, type RegisteredWorkerService } from "../../src/hypha/service.js";
-import { CondaWorker } from "../../src/worker/conda-worker.js";
+import type { RegisteredWorkerService } from "../../src/hypha/service.js";
+import type { CondaWorker } from "../../src/worker/conda-worker.js";
 import type { ExecuteResult } from "../../src/bridge/types.js";
 import { AppManagerStandIn } from "../support/app-manager.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
-import { makeTempRoot, type TempRoot } from "../support/session-doubles.js";
+import type { HyphaTestServer } from "../support/hypha-server.js";
+import { openWorkerBed, type WorkerBed } from "../support/worker-bed.js";
 
 const APP = path.resolve("fixtures/apps/kernel-notes");
-const FAKE_MICROMAMBA = path.resolve("test/support/fake-pm/bin/micromamba");
-const CHANNEL = `file://${path.resolve("fixtures/channel")}`;
 const ALICE = { workspace: "ws-user-alice", user: "alice" };
 
 let server: HyphaTestServer;
@@ -25,31 +22,16 @@ let manager: AppManagerStandIn;
 let workerClient: HyphaServer;
 let registered: RegisteredWorkerService;
 let worker: CondaWorker;
-let cache: TempRoot;
-let work: TempRoot;
+
+let bed: WorkerBed;
 
 beforeAll(async () => {
-  cache = makeTempRoot("hcw-kernel-cache-");
-  work = makeTempRoot("hcw-kernel-work-");
-  server = await startHyphaTestServer();
-  workerClient = await connectToHypha({ server_url: server.url, workspace: "public", client_id: "conda-worker-kernel", token: server.issueToken({ workspace: "public", userId: "operator", clientId: "conda-worker-kernel" }) });
-  const env = createEnvManager(
-    { cacheDir: cache.dir, packageManager: FAKE_MICROMAMBA, bootstrap: false, channelMap: { "conda-forge": CHANNEL }, defaultChannels: ["conda-forge"], allowPipOptions: false, createTimeoutMs: 120_000 },
-    { env: { PATH: process.env.PATH, HOME: cache.dir, PIP_NO_INDEX: "1" } },
-  );
-  worker = new CondaWorker({ env, workingDir: work.dir, stopGraceMs: 2_000 });
-  registered = await registerWorkerService(workerClient, worker, { serviceId: "conda-worker", visibility: "public" });
-  manager = await AppManagerStandIn.create(server);
+  bed = await openWorkerBed("kernel", { PIP_NO_INDEX: "1" });
+  ({ server, manager, workerClient, registered, worker } = bed);
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.shutdown().catch(() => undefined);
-  await manager?.close();
-  await registered?.unregister().catch(() => undefined);
-  await workerClient?.disconnect();
-  await server?.stop();
-  cache?.cleanup();
-  work?.cleanup();
+  await bed?.close();
 });
 
 describe("a conda-jupyter-kernel app through the app-manager stand-in", () => {

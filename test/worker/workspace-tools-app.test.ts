@@ -7,13 +7,12 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import YAML from "yaml";
-import { createEnvManager } from "../../src/env/env-manager.js";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
-import { registerWorkerService, type RegisteredWorkerService } from "../../src/hypha/service.js";
-import { CondaWorker } from "../../src/worker/conda-worker.js";
+import type { RegisteredWorkerService } from "../../src/hypha/service.js";
+import type { CondaWorker } from "../../src/worker/conda-worker.js";
 import { AppManagerStandIn } from "../support/app-manager.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
-import { makeTempRoot, type TempRoot } from "../support/session-doubles.js";
+import type { HyphaTestServer } from "../support/hypha-server.js";
+import { openWorkerBed, type WorkerBed } from "../support/worker-bed.js";
 
 const APP = path.resolve("fixtures/apps/workspace-tools");
 const ALICE = { workspace: "ws-user-alice", user: "alice" };
@@ -24,33 +23,16 @@ let manager: AppManagerStandIn;
 let workerClient: HyphaServer;
 let registered: RegisteredWorkerService;
 let worker: CondaWorker;
-let cache: TempRoot;
-let work: TempRoot;
+
+let bed: WorkerBed;
 
 beforeAll(async () => {
-  cache = makeTempRoot("hcw-wstools-cache-");
-  work = makeTempRoot("hcw-wstools-work-");
-  server = await startHyphaTestServer();
-  const token = server.issueToken({ workspace: "public", userId: "operator", clientId: "conda-worker-wstools" });
-  workerClient = await connectToHypha({ server_url: server.url, workspace: "public", client_id: "conda-worker-wstools", token });
-  const env = createEnvManager(
-    { cacheDir: cache.dir, packageManager: path.resolve("test/support/fake-pm/bin/micromamba"), bootstrap: false,
-      channelMap: { "conda-forge": `file://${path.resolve("fixtures/channel")}` }, defaultChannels: ["conda-forge"], allowPipOptions: false, createTimeoutMs: 120_000 },
-    { env: { PATH: process.env.PATH, HOME: cache.dir } },
-  );
-  worker = new CondaWorker({ env, workingDir: work.dir, stopGraceMs: 2_000 });
-  registered = await registerWorkerService(workerClient, worker, { serviceId: "conda-worker", visibility: "public" });
-  manager = await AppManagerStandIn.create(server);
+  bed = await openWorkerBed("wstools");
+  ({ server, manager, workerClient, registered, worker } = bed);
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.shutdown().catch(() => undefined);
-  await manager?.close();
-  await registered?.unregister().catch(() => undefined);
-  await workerClient?.disconnect();
-  await server?.stop();
-  cache?.cleanup();
-  work?.cleanup();
+  await bed?.close();
 });
 
 it("workspace-tools: helper tokens, workspace facts, echo and job-done events through the bridge", async () => {

@@ -26,16 +26,22 @@ export interface WorkerBed {
   close(): Promise<void>;
 }
 
-/** Opens the bed; `name` labels temp dirs and the worker's client id; `toolEnv` adds to the tool's environment. */
-export async function openWorkerBed(name: string, toolEnv: Record<string, string> = {}): Promise<WorkerBed> {
+export interface WorkerBedOptions {
+  /** Added to the package manager's environment (knobs, pip settings). */
+  toolEnv?: Record<string, string>;
+  createTimeoutMs?: number;
+}
+
+/** Opens the bed; `name` labels temp dirs and the worker's client id. */
+export async function openWorkerBed(name: string, options: WorkerBedOptions = {}): Promise<WorkerBed> {
   const cache = makeTempRoot(`hcw-${name}-cache-`);
   const work = makeTempRoot(`hcw-${name}-work-`);
   const server = await startHyphaTestServer();
   const clientId = `conda-worker-${name}`;
   const workerClient = await connectToHypha({ server_url: server.url, workspace: "public", client_id: clientId, token: server.issueToken({ workspace: "public", userId: "operator", clientId }) });
   const env = createEnvManager(
-    { cacheDir: cache.dir, packageManager: BED_FAKE_MICROMAMBA, bootstrap: false, channelMap: { "conda-forge": BED_CHANNEL }, defaultChannels: ["conda-forge"], allowPipOptions: false, createTimeoutMs: 120_000 },
-    { env: { PATH: process.env.PATH, HOME: cache.dir, ...toolEnv } },
+    { cacheDir: cache.dir, packageManager: BED_FAKE_MICROMAMBA, bootstrap: false, channelMap: { "conda-forge": BED_CHANNEL }, defaultChannels: ["conda-forge"], allowPipOptions: false, createTimeoutMs: options.createTimeoutMs ?? 120_000 },
+    { env: { PATH: process.env.PATH, HOME: cache.dir, ...options.toolEnv } },
   );
   const worker = new CondaWorker({ env, workingDir: work.dir, stopGraceMs: 2_000 });
   const registered = await registerWorkerService(workerClient, worker, { serviceId: "conda-worker", visibility: "public" });

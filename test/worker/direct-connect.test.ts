@@ -10,18 +10,15 @@
 import path from "node:path";
 import { existsSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEnvManager } from "../../src/env/env-manager.js";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
-import { registerWorkerService, type RegisteredWorkerService } from "../../src/hypha/service.js";
-import { CondaWorker } from "../../src/worker/conda-worker.js";
+import type { RegisteredWorkerService } from "../../src/hypha/service.js";
+import type { CondaWorker } from "../../src/worker/conda-worker.js";
 import { AppManagerStandIn, logContents } from "../support/app-manager.js";
 import type { AppSession } from "../support/app-manager/sessions.js";
 import { directClientFiles, directClientMain } from "../support/direct-hypha-client.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
-import { makeTempRoot, type TempRoot } from "../support/session-doubles.js";
+import type { HyphaTestServer } from "../support/hypha-server.js";
+import { openWorkerBed, type WorkerBed } from "../support/worker-bed.js";
 
-const FAKE_MICROMAMBA = path.resolve("test/support/fake-pm/bin/micromamba");
-const CHANNEL = `file://${path.resolve("fixtures/channel")}`;
 const ALICE = { workspace: "ws-user-alice", user: "alice" };
 // Far beyond the test's own limit: a start that waits for it cannot pass.
 const APP_START_TIMEOUT_S = 600;
@@ -32,8 +29,6 @@ let manager: AppManagerStandIn;
 let workerClient: HyphaServer;
 let registered: RegisteredWorkerService;
 let worker: CondaWorker;
-let cache: TempRoot;
-let work: TempRoot;
 
 function wheelFolder(): string {
   if (!REAL_HYPHA_RPC) return path.resolve("fixtures/wheels");
@@ -41,30 +36,16 @@ function wheelFolder(): string {
   return existsSync(resolved) && statSync(resolved).isFile() ? path.dirname(resolved) : resolved;
 }
 
+let bed: WorkerBed;
+
 beforeAll(async () => {
-  cache = makeTempRoot("hcw-direct-cache-");
-  work = makeTempRoot("hcw-direct-work-");
-  server = await startHyphaTestServer();
   // The worker lives in workspace `public`, the apps in alice's: it may not read their protected services.
-  const token = server.issueToken({ workspace: "public", userId: "operator", clientId: "conda-worker-direct" });
-  workerClient = await connectToHypha({ server_url: server.url, workspace: "public", client_id: "conda-worker-direct", token });
-  const env = createEnvManager(
-    { cacheDir: cache.dir, packageManager: FAKE_MICROMAMBA, bootstrap: false, channelMap: { "conda-forge": CHANNEL }, defaultChannels: ["conda-forge"], allowPipOptions: false, createTimeoutMs: 300_000 },
-    { env: { PATH: process.env.PATH, HOME: cache.dir, PIP_NO_INDEX: "1", PIP_FIND_LINKS: wheelFolder() } },
-  );
-  worker = new CondaWorker({ env, workingDir: work.dir, stopGraceMs: 2_000 });
-  registered = await registerWorkerService(workerClient, worker, { serviceId: "conda-worker", visibility: "public" });
-  manager = await AppManagerStandIn.create(server);
+  bed = await openWorkerBed("direct", { toolEnv: { PIP_NO_INDEX: "1", PIP_FIND_LINKS: wheelFolder() }, createTimeoutMs: 300_000 });
+  ({ server, manager, workerClient, registered, worker } = bed);
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.shutdown().catch(() => undefined);
-  await manager?.close();
-  await registered?.unregister().catch(() => undefined);
-  await workerClient?.disconnect();
-  await server?.stop();
-  cache?.cleanup();
-  work?.cleanup();
+  await bed?.close();
 });
 
 async function installAndStart(appId: string, manifest: Record<string, unknown>, files: Record<string, string>): Promise<{ session: AppSession; startMs: number }> {

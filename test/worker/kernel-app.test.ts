@@ -26,7 +26,7 @@ let worker: CondaWorker;
 let bed: WorkerBed;
 
 beforeAll(async () => {
-  bed = await openWorkerBed("kernel", { PIP_NO_INDEX: "1" });
+  bed = await openWorkerBed("kernel", { toolEnv: { PIP_NO_INDEX: "1" } });
   ({ server, manager, workerClient, registered, worker } = bed);
 }, 60_000);
 

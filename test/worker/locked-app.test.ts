@@ -6,19 +6,18 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createEnvManager } from "../../src/env/env-manager.js";
 import { parseLock, LOCK_FILE_NAME } from "../../src/env/lock/lock-file.js";
 import { buildEnvSpec, currentSubdir } from "../../src/env/spec/spec.js";
 import { hashEnvSpec } from "../../src/env/spec/hash.js";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
-import { registerWorkerService, type RegisteredWorkerService } from "../../src/hypha/service.js";
-import { CondaWorker } from "../../src/worker/conda-worker.js";
+import type { RegisteredWorkerService } from "../../src/hypha/service.js";
+import type { CondaWorker } from "../../src/worker/conda-worker.js";
 import { AppManagerStandIn, logContents } from "../support/app-manager.js";
 import { readInvocationLog } from "../support/fake-pm.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
+import type { HyphaTestServer } from "../support/hypha-server.js";
+import { openWorkerBed, type WorkerBed } from "../support/worker-bed.js";
 import { makeTempRoot, type TempRoot } from "../support/session-doubles.js";
 
-const FAKE_MICROMAMBA = path.resolve("test/support/fake-pm/bin/micromamba");
 const CHANNEL = `file://${path.resolve("fixtures/channel")}`;
 const ALICE = { workspace: "ws-user-alice", user: "alice" };
 
@@ -32,26 +31,16 @@ const solveLog = () => path.join(root.dir, "solves.log");
 const pmLog = () => path.join(root.dir, "pm.log");
 const solves = () => readFileSync(solveLog(), "utf8").split("\n").filter(Boolean).length;
 
+let bed: WorkerBed;
+
 beforeAll(async () => {
   root = makeTempRoot("hcw-locked-app-");
-  server = await startHyphaTestServer();
-  const token = server.issueToken({ workspace: "public", userId: "operator", clientId: "conda-worker-lock" });
-  workerClient = await connectToHypha({ server_url: server.url, workspace: "public", client_id: "conda-worker-lock", token });
-  const env = createEnvManager(
-    { cacheDir: path.join(root.dir, "cache"), packageManager: FAKE_MICROMAMBA, bootstrap: false, channelMap: { "conda-forge": CHANNEL }, defaultChannels: ["conda-forge"], allowPipOptions: false, createTimeoutMs: 120_000 },
-    { env: { PATH: process.env.PATH, HOME: root.dir, PIP_NO_INDEX: "1", PIP_FIND_LINKS: path.resolve("fixtures/wheels"), FAKE_PM_SOLVE_LOG: solveLog(), FAKE_PM_LOG: pmLog() } },
-  );
-  worker = new CondaWorker({ env, workingDir: path.join(root.dir, "work"), stopGraceMs: 2_000 });
-  registered = await registerWorkerService(workerClient, worker, { serviceId: "conda-worker", visibility: "public" });
-  manager = await AppManagerStandIn.create(server);
+  bed = await openWorkerBed("lock", { toolEnv: { PIP_NO_INDEX: "1", PIP_FIND_LINKS: path.resolve("fixtures/wheels"), FAKE_PM_SOLVE_LOG: solveLog(), FAKE_PM_LOG: pmLog() } });
+  ({ server, manager, workerClient, registered, worker } = bed);
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.shutdown().catch(() => undefined);
-  await manager?.close();
-  await registered?.unregister().catch(() => undefined);
-  await workerClient?.disconnect();
-  await server?.stop();
+  await bed?.close();
   root?.cleanup();
 });
 

@@ -9,14 +9,13 @@ import type { CallContext } from "../hypha/calling-convention.js";
 import type { ServicePresence } from "../hypha/service-presence.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { redact } from "../redact.js";
-import type { EnvManager, EnvSpec } from "../env/types.js";
-import type { ServiceMode } from "../bridge/types.js";
-import type { ExecuteResult, SessionDeps, SessionInfo, SessionStartOptions, StartConfig } from "../session/types.js";
+import type { EnvSpec } from "../env/types.js";
+import type { ExecuteResult, SessionDeps, SessionInfo } from "../session/types.js";
 import { prepareWorkspaceDir } from "../session/working-dir.js";
-import { DEFAULT_LOG_SHAPE, type LogShape } from "../session/log-answer.js";
+import { DEFAULT_LOG_SHAPE } from "../session/log-answer.js";
 import { LOG_FILTERS } from "../session/logs.js";
 import { assertMayStart, assertOperator, assertSessionAccess, assertWorkspaceAccess, resolveCaller } from "./authorize.js";
-import { DEFAULT_LOG_LIMITS, DEFAULT_START_TIMEOUT_S, DEFAULT_STOP_GRACE_MS, type WorkerOptions } from "./options.js";
+import { DEFAULT_LOG_LIMITS, DEFAULT_START_TIMEOUT_S, DEFAULT_STOP_GRACE_MS } from "./options.js";
 import { createProgressForwarder } from "./progress-forwarder.js";
 import { validateStartConfig } from "./start-config.js";
 import { compileForWorker, type CompileFile } from "./compile.js";
@@ -26,37 +25,8 @@ import { createDefaultSession, defaultServiceMode } from "./defaults.js";
 import { DEFAULT_RETAINED_FAILED_STARTS, FailedStartRetention } from "./failed-starts.js";
 import { runWithExecuteCallbacks, type ExecuteCallbacks } from "./execute-callbacks.js";
 
-/** What the worker needs from a session (src/session/session.ts implements it). */
-export interface WorkerSession {
-  start(options: SessionStartOptions): Promise<void>;
-  stop(): Promise<void>;
-  info(): SessionInfo;
-  getLogs(type: string | undefined, offset: number | undefined, limit: number | undefined, shape: LogShape): unknown;
-  execute(code: string, timeoutMs: number): Promise<ExecuteResult>;
-  waitForService(id: string, timeoutMs: number): Promise<void>;
-  /** Resolves when the app has ended (completed, failed or stopped). */
-  whenEnded?(): Promise<unknown>;
-  /** Resolves once the entry point's top-level code returned (the app may keep serving). */
-  whenMainDone?(): Promise<void>;
-}
-
-export type SessionFactory = (deps: SessionDeps, config: StartConfig) => WorkerSession | Promise<WorkerSession>;
-
-export interface CondaWorkerOptions extends Partial<Omit<WorkerOptions, "envOptions">> {
-  /** The environment layer, shared by every session (create it once with createEnvManager). */
-  env: EnvManager;
-  workingDir: string;
-  /** Where app services go; defaults to Hypha with the app's own token. */
-  serviceMode?: ServiceMode;
-  /** The workspace the worker service lives in (its operator may call shutdown). */
-  workerWorkspace?: string;
-  /** Replaces the Session class (tests). */
-  createSession?: SessionFactory;
-  /** How many sessions whose start failed stay readable (the server never stops them); default 50. */
-  retainFailedStarts?: number;
-  /** Asks the server whether an app's service is registered (registerWorkerService sets it). */
-  servicePresence?: ServicePresence;
-}
+export type { CondaWorkerOptions, SessionFactory, WorkerSession } from "./worker-types.js";
+import type { CondaWorkerOptions, SessionFactory, WorkerSession } from "./worker-types.js";
 
 const PROGRESS_FLUSH_MS = 3_000;
 const LIVE: ReadonlySet<SessionInfo["status"]> = new Set(["starting", "running"]);

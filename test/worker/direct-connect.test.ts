@@ -17,7 +17,7 @@ import { AppManagerStandIn, logContents } from "../support/app-manager.js";
 import type { AppSession } from "../support/app-manager/sessions.js";
 import { directClientFiles, directClientMain } from "../support/direct-hypha-client.js";
 import type { HyphaTestServer } from "../support/hypha-server.js";
-import { openWorkerBed, type WorkerBed } from "../support/worker-bed.js";
+import { openAppWorkerBed, type AppWorkerBed } from "../support/app-worker-bed.js";
 
 const ALICE = { workspace: "ws-user-alice", user: "alice" };
 // Far beyond the test's own limit: a start that waits for it cannot pass.
@@ -36,11 +36,11 @@ function wheelFolder(): string {
   return existsSync(resolved) && statSync(resolved).isFile() ? path.dirname(resolved) : resolved;
 }
 
-let bed: WorkerBed;
+let bed: AppWorkerBed;
 
 beforeAll(async () => {
   // The worker lives in workspace `public`, the apps in alice's: it may not read their protected services.
-  bed = await openWorkerBed("direct", { toolEnv: { PIP_NO_INDEX: "1", PIP_FIND_LINKS: wheelFolder() }, createTimeoutMs: 300_000 });
+  bed = await openAppWorkerBed("direct", { toolEnv: { PIP_NO_INDEX: "1", PIP_FIND_LINKS: wheelFolder() }, createTimeoutMs: 300_000 });
   ({ server, manager, workerClient, registered, worker } = bed);
 }, 60_000);
 

@@ -13,7 +13,7 @@ import type { RegisteredWorkerService } from "../../src/hypha/service.js";
 import type { CondaWorker } from "../../src/worker/conda-worker.js";
 import { AppManagerStandIn, type AppSession } from "../support/app-manager.js";
 import type { HyphaTestServer } from "../support/hypha-server.js";
-import { openWorkerBed, type WorkerBed } from "../support/worker-bed.js";
+import { openAppWorkerBed, type AppWorkerBed } from "../support/app-worker-bed.js";
 
 const APPS = path.resolve("fixtures/apps");
 const ALICE = { workspace: "ws-user-alice", user: "alice" };
@@ -36,10 +36,10 @@ async function startFixture(app: string): Promise<AppSession> {
 
 const url = (servicePath: string) => `${server.url}/${ALICE.workspace}/apps/${servicePath}`;
 
-let bed: WorkerBed;
+let bed: AppWorkerBed;
 
 beforeAll(async () => {
-  bed = await openWorkerBed("http");
+  bed = await openAppWorkerBed("http");
   ({ server, manager, workerClient, registered, worker } = bed);
 }, 60_000);
 

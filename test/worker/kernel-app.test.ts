@@ -12,7 +12,7 @@ import type { CondaWorker } from "../../src/worker/conda-worker.js";
 import type { ExecuteResult } from "../../src/bridge/types.js";
 import { AppManagerStandIn } from "../support/app-manager.js";
 import type { HyphaTestServer } from "../support/hypha-server.js";
-import { openWorkerBed, type WorkerBed } from "../support/worker-bed.js";
+import { openAppWorkerBed, type AppWorkerBed } from "../support/app-worker-bed.js";
 
 const APP = path.resolve("fixtures/apps/kernel-notes");
 const ALICE = { workspace: "ws-user-alice", user: "alice" };
@@ -23,10 +23,10 @@ let workerClient: HyphaServer;
 let registered: RegisteredWorkerService;
 let worker: CondaWorker;
 
-let bed: WorkerBed;
+let bed: AppWorkerBed;
 
 beforeAll(async () => {
-  bed = await openWorkerBed("kernel", { toolEnv: { PIP_NO_INDEX: "1" } });
+  bed = await openAppWorkerBed("kernel", { toolEnv: { PIP_NO_INDEX: "1" } });
   ({ server, manager, workerClient, registered, worker } = bed);
 }, 60_000);
 

@@ -15,7 +15,7 @@ import type { CondaWorker } from "../../src/worker/conda-worker.js";
 import { AppManagerStandIn, logContents } from "../support/app-manager.js";
 import { readInvocationLog } from "../support/fake-pm.js";
 import type { HyphaTestServer } from "../support/hypha-server.js";
-import { openWorkerBed, type WorkerBed } from "../support/worker-bed.js";
+import { openAppWorkerBed, type AppWorkerBed } from "../support/app-worker-bed.js";
 import { makeTempRoot, type TempRoot } from "../support/session-doubles.js";
 
 const CHANNEL = `file://${path.resolve("fixtures/channel")}`;
@@ -31,11 +31,11 @@ const solveLog = () => path.join(root.dir, "solves.log");
 const pmLog = () => path.join(root.dir, "pm.log");
 const solves = () => readFileSync(solveLog(), "utf8").split("\n").filter(Boolean).length;
 
-let bed: WorkerBed;
+let bed: AppWorkerBed;
 
 beforeAll(async () => {
   root = makeTempRoot("hcw-locked-app-");
-  bed = await openWorkerBed("lock", { toolEnv: { PIP_NO_INDEX: "1", PIP_FIND_LINKS: path.resolve("fixtures/wheels"), FAKE_PM_SOLVE_LOG: solveLog(), FAKE_PM_LOG: pmLog() } });
+  bed = await openAppWorkerBed("lock", { toolEnv: { PIP_NO_INDEX: "1", PIP_FIND_LINKS: path.resolve("fixtures/wheels"), FAKE_PM_SOLVE_LOG: solveLog(), FAKE_PM_LOG: pmLog() } });
   ({ server, manager, workerClient, registered, worker } = bed);
 }, 60_000);
 

@@ -12,7 +12,7 @@ import type { RegisteredWorkerService } from "../../src/hypha/service.js";
 import type { CondaWorker } from "../../src/worker/conda-worker.js";
 import { AppManagerStandIn } from "../support/app-manager.js";
 import type { HyphaTestServer } from "../support/hypha-server.js";
-import { openWorkerBed, type WorkerBed } from "../support/worker-bed.js";
+import { openAppWorkerBed, type AppWorkerBed } from "../support/app-worker-bed.js";
 
 const APP = path.resolve("fixtures/apps/workspace-tools");
 const ALICE = { workspace: "ws-user-alice", user: "alice" };
@@ -24,10 +24,10 @@ let workerClient: HyphaServer;
 let registered: RegisteredWorkerService;
 let worker: CondaWorker;
 
-let bed: WorkerBed;
+let bed: AppWorkerBed;
 
 beforeAll(async () => {
-  bed = await openWorkerBed("wstools");
+  bed = await openAppWorkerBed("wstools");
   ({ server, manager, workerClient, registered, worker } = bed);
 }, 60_000);
 

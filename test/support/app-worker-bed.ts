@@ -1,5 +1,6 @@
 /**
- * The bed of the worker tests that go through the app manager: a fresh Hypha test server, one CondaWorker
+ * The bed of the worker tests that run real sessions through the app manager (test/fidelity/worker-bed.ts
+ * scripts its sessions instead): a fresh Hypha test server, one CondaWorker
  * over the fake micromamba and the fixture channel, registered as `conda-worker` in `public` by its own
  * client, and the app-manager stand-in. `close()` takes it all down again.
  */
@@ -15,7 +16,7 @@ import { makeTempRoot, type TempRoot } from "./session-doubles.js";
 export const BED_FAKE_MICROMAMBA = path.resolve("test/support/fake-pm/bin/micromamba");
 export const BED_CHANNEL = `file://${path.resolve("fixtures/channel")}`;
 
-export interface WorkerBed {
+export interface AppWorkerBed {
   server: HyphaTestServer;
   workerClient: HyphaServer;
   worker: CondaWorker;
@@ -26,14 +27,14 @@ export interface WorkerBed {
   close(): Promise<void>;
 }
 
-export interface WorkerBedOptions {
+export interface AppWorkerBedOptions {
   /** Added to the package manager's environment (knobs, pip settings). */
   toolEnv?: Record<string, string>;
   createTimeoutMs?: number;
 }
 
 /** Opens the bed; `name` labels temp dirs and the worker's client id. */
-export async function openWorkerBed(name: string, options: WorkerBedOptions = {}): Promise<WorkerBed> {
+export async function openAppWorkerBed(name: string, options: AppWorkerBedOptions = {}): Promise<AppWorkerBed> {
   const cache = makeTempRoot(`hcw-${name}-cache-`);
   const work = makeTempRoot(`hcw-${name}-work-`);
   const server = await startHyphaTestServer();

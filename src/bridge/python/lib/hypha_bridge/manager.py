@@ -11,6 +11,11 @@ REAL_CLIENT_HINT = ("if the app needs the real hypha_rpc client, list it in the 
                     "(dependencies: [{pip: [hypha-rpc]}]); the worker then runs the app with it instead of this bridge")
 
 
+class BridgeUnavailableError(RuntimeError):
+    """A hypha_rpc feature the bridge deliberately does not offer (login, WebRTC, the RPC engine): the worker
+    holds the app's connection, so these cannot work here; the message says why and how to get the real client."""
+
+
 def camel_to_snake(name):
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 

@@ -7,7 +7,7 @@ import asyncio
 
 from hypha_bridge.remote import RemoteException, get_peer
 from hypha_bridge.codec import ObjectProxy
-from hypha_bridge.manager import REAL_CLIENT_HINT, module_getattr
+from hypha_bridge.manager import REAL_CLIENT_HINT, BridgeUnavailableError, module_getattr
 from hypha_bridge import server as _server
 from hypha_bridge.exported import API
 
@@ -43,8 +43,8 @@ async def get_remote_service(service_uri, config=None, **kwargs):
 
 def _unavailable(name, why):
     def unavailable(*args, **kwargs):
-        raise NotImplementedError("hypha_rpc.%s is not available in the hypha-conda-worker bridge: %s; %s"
-                                  % (name, why, REAL_CLIENT_HINT))
+        raise BridgeUnavailableError("hypha_rpc.%s is not available in the hypha-conda-worker bridge: %s; %s"
+                                     % (name, why, REAL_CLIENT_HINT))
 
     unavailable.__name__ = name
     return unavailable

@@ -4,7 +4,7 @@ The bridge has no RPC engine of its own in the app: the worker speaks hypha-rpc 
 so imports work; building one says what to do instead.
 """
 from hypha_bridge.codec import ObjectProxy
-from hypha_bridge.manager import REAL_CLIENT_HINT, module_getattr
+from hypha_bridge.manager import REAL_CLIENT_HINT, BridgeUnavailableError, module_getattr
 from hypha_bridge.remote import RemoteException, RemoteFunction
 
 
@@ -16,8 +16,8 @@ class RPC:
     """hypha_rpc's RPC engine: not available in the bridge."""
 
     def __init__(self, *args, **kwargs):
-        raise NotImplementedError("hypha_rpc.rpc.RPC is not available in the hypha-conda-worker bridge: connect with "
-                                  "hypha_rpc.connect_to_server(); " + REAL_CLIENT_HINT)
+        raise BridgeUnavailableError("hypha_rpc.rpc.RPC is not available in the hypha-conda-worker bridge: connect with "
+                                     "hypha_rpc.connect_to_server(); " + REAL_CLIENT_HINT)
 
 
 __all__ = ["RPC", "RemoteException", "RemoteFunction", "RemoteService", "ObjectProxy"]

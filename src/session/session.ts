@@ -10,20 +10,18 @@ import type { EnvResult } from "../env/types.js";
 import { SessionError, describeError } from "../errors.js";
 import { createProgressReporter, type ProgressEvent, type ProgressReporter } from "../progress.js";
 import { forgetSecret, redact, registerSecret } from "../redact.js";
-import { buildChildEnv } from "./child-env.js";
-import { EarlyExitError, appIdentityOf, describeExit, launchApp } from "./launch.js";
+import { EarlyExitError, describeExit } from "./launch.js";
 import { SessionLogs, type LogsView } from "./logs.js";
 import { answerLogs, type LogShape, type LogsAnswer } from "./log-answer.js";
 import type { AppExit, AppProcess } from "./process.js";
 import { SessionResources } from "./resources.js";
-import { prepareApp } from "./prepare.js";
 import { defaultRuntime } from "./runtime.js";
+import { runStartPhases } from "./start-phases.js";
 import { buildSessionInfo, canTransition, notifyStatusListeners, type StatusListener } from "./status.js";
 import type { ExecuteResult, SessionDeps, SessionInfo, SessionRuntime, SessionStartOptions, SessionStatus, StartConfig } from "./types.js";
 
 export type { StatusListener };
 
-const DEFAULT_LAUNCH_TIMEOUT_S = 30;
 const STDERR_TAIL_LINES = 20;
 
 export class Session {
@@ -181,43 +179,27 @@ export class Session {
     forgetSecret(this.config.token);
   }
 
-  private async runPhases(progress: ProgressReporter, opts: SessionStartOptions): Promise<void> {
-    const { entryPoint, env, workDir, stagedFiles, kernel } = await prepareApp({
+  private runPhases(progress: ProgressReporter, opts: SessionStartOptions): Promise<void> {
+    return runStartPhases({
       config: this.config,
       deps: this.deps,
       runtime: this.runtime,
       progress,
-      ...(opts.files ? { files: opts.files } : {}),
+      opts,
       signal: this.abort.signal,
       held: this.held,
+      log: (type, line) => this.logs.append(type, line),
       checkStopped: () => this.checkStopped(),
       onEntryPoint: (entry) => (this.entryPoint = entry),
       onEnv: (result) => (this.env = result),
-    });
-    progress.report("launching", "info", `Launching ${entryPoint} with ${env.pythonPath} (${stagedFiles} files staged).`);
-    await launchApp({
-      runtime: this.runtime,
-      pythonPath: env.pythonPath,
-      entryPoint,
-      cwd: workDir,
-      kernel,
-      buildEnv: (runnerEnv) => buildChildEnv({ activation: env.activation, config: this.config, passEnv: this.deps.passEnv, runnerEnv }),
-      identity: appIdentityOf(this.config),
-      mode: this.deps.serviceMode,
-      handshakeTimeoutMs: (this.config.timeout ?? DEFAULT_LAUNCH_TIMEOUT_S) * 1000,
-      log: (type, line) => this.logs.append(type, line),
-      ...(opts.onOutput ? { onChunk: opts.onOutput } : {}),
       onChannelError: (error) => {
         this.channelError = error;
         void this.failRunning(error);
       },
-      onSpawned: (proc, bridge) => {
-        this.held.proc = proc;
-        this.held.bridge = bridge;
+      onSpawned: () => {
         if (this.stopping) void this.releaseAll("session stopped");
       },
     });
-    this.checkStopped();
   }
 
   private async failStart(progress: ProgressReporter, error: unknown): Promise<void> {
@@ -228,23 +210,17 @@ export class Session {
       await this.stopping;
       return;
     }
-    this.error = this.explain(error);
-    this.logs.appendText("error", this.error);
-    progress.report("failed", "error", this.error);
-    this.setStatus("failed");
+    this.recordFailure(error);
+    progress.report("failed", "error", this.error!);
     this.settleStarted(error);
-    await this.releaseAll("start failed");
-    this.endWith();
+    await this.end("start failed");
   }
 
   /** The bridge channel broke while running (e.g. garbage on fd 3): the app can no longer serve, so the session fails. */
   private async failRunning(error: Error): Promise<void> {
     if (this.stopping || this.status !== "running") return;
-    this.error = this.explain(error);
-    this.logs.appendText("error", this.error);
-    this.setStatus("failed");
-    await this.releaseAll("bridge channel failed");
-    this.endWith();
+    this.recordFailure(error);
+    await this.end("bridge channel failed");
   }
 
   private watchExit(proc: AppProcess): void {
@@ -255,13 +231,23 @@ export class Session {
         this.logs.append("info", "The app exited with code 0.");
         this.setStatus("completed");
       } else {
-        this.error = this.explain(new SessionError("E_SESSION", `The app exited with ${describeExit(exit)}.`));
-        this.logs.appendText("error", this.error);
-        this.setStatus("failed");
+        this.recordFailure(new SessionError("E_SESSION", `The app exited with ${describeExit(exit)}.`));
       }
-      await this.releaseAll(`app exited with ${describeExit(exit)}`);
-      this.endWith();
+      await this.end(`app exited with ${describeExit(exit)}`);
     });
+  }
+
+  /** The session failed with `error`: its text (with the stderr tail) becomes the error and is logged. */
+  private recordFailure(error: unknown): void {
+    this.error = this.explain(error);
+    this.logs.appendText("error", this.error);
+    this.setStatus("failed");
+  }
+
+  /** Releases everything and settles whenEnded() for a completed or failed session. */
+  private async end(reason: string): Promise<void> {
+    await this.releaseAll(reason);
+    this.endWith();
   }
 
   /** The error text: what failed, plus the last stderr lines when the app itself produced some. */

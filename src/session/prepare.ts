@@ -4,6 +4,8 @@
  * Everything acquired is recorded in `held` at once, so a failure or a concurrent stop can release it.
  */
 import type { EnvResult } from "../env/types.js";
+import { ENVIRONMENT_FILE_NAMES } from "../env/build/environment-file.js";
+import { LOCK_FILE_NAME } from "../env/lock/lock-file.js";
 import { KERNEL_APP_TYPE } from "../env/spec/manifest.js";
 import { hashEnvSpec } from "../env/spec/hash.js";
 import { SessionError } from "../errors.js";
@@ -49,6 +51,8 @@ export async function prepareApp(input: PrepareInput): Promise<Prepared> {
 
   progress.report("fetching", "info", `Fetching app files (${entryPoint}).`);
   const source = createMemoSource(input.files ?? httpSource(config));
+  // Every file resolving may read is requested at once: one round trip instead of three in a row.
+  source.prefetch([entryPoint, LOCK_FILE_NAME, ...(manifest.envSource === "environment-file" ? ENVIRONMENT_FILE_NAMES : [])]);
   if ((await source.readFile(entryPoint)) === undefined) {
     throw new SessionError("E_APP_FILES", `The entry point ${JSON.stringify(entryPoint)} is not among the app's files. Upload it or fix entry_point in the manifest.`);
   }

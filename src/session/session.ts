@@ -8,21 +8,20 @@
 import type { BridgeHost } from "../bridge/types.js";
 import type { EnvResult } from "../env/types.js";
 import { SessionError, describeError } from "../errors.js";
-import { createProgressReporter, type ProgressEvent, type ProgressReporter } from "../progress.js";
-import { forgetSecret, redact, registerSecret } from "../redact.js";
+import type { ProgressReporter } from "../progress.js";
+import { forgetSecret, registerSecret } from "../redact.js";
 import { EarlyExitError, describeExit } from "./launch.js";
 import { SessionLogs, type LogsView } from "./logs.js";
 import { answerLogs, type LogShape, type LogsAnswer } from "./log-answer.js";
 import type { AppExit, AppProcess } from "./process.js";
 import { SessionResources } from "./resources.js";
 import { defaultRuntime } from "./runtime.js";
+import { createLoggingReporter, explainFailure, logExecution, waitForAppService } from "./session-helpers.js";
 import { runStartPhases } from "./start-phases.js";
 import { buildSessionInfo, canTransition, notifyStatusListeners, type StatusListener } from "./status.js";
 import type { ExecuteResult, SessionDeps, SessionInfo, SessionRuntime, SessionStartOptions, SessionStatus, StartConfig } from "./types.js";
 
 export type { StatusListener };
-
-const STDERR_TAIL_LINES = 20;
 
 export class Session {
   readonly id: string;
@@ -110,15 +109,7 @@ export class Session {
   /** Resolves once the app registered service `id`; rejects on timeout or when the app ends first. */
   async waitForService(id: string, timeoutMs: number): Promise<void> {
     await this.started;
-    const endedError = (info: SessionInfo) =>
-      new SessionError("E_SESSION", `The app ended (${info.status}) before it registered service ${JSON.stringify(id)}.${info.error ? ` ${info.error}` : ""}`);
-    const bridge = this.held.bridge;
-    if (!bridge) throw endedError(this.info());
-    const ended = this.ended.then((info) => {
-      throw endedError(info);
-    });
-    ended.catch(() => undefined);
-    await Promise.race([bridge.waitForService(id, timeoutMs), ended]);
+    await waitForAppService(this.held.bridge, this.ended, this.info(), id, timeoutMs);
   }
 
   callService(serviceId: string, method: string, args: unknown[]): Promise<unknown> {
@@ -130,22 +121,15 @@ export class Session {
       throw new SessionError("E_EXECUTE", `Session ${this.id} is ${this.status}, not running; execute needs a running app.`);
     }
     const result = await this.requireBridge().execute(code, timeoutMs);
-    this.logExecution(result);
+    logExecution(this.logs, result);
     return result;
-  }
-
-  /** As upstream's worker: what an execution printed goes to stdout/stderr, its error to error. */
-  private logExecution(result: ExecuteResult): void {
-    for (const output of result.outputs) if (output.type === "stream") this.logs.appendText(output.name, output.text);
-    if (result.error) this.logs.appendText("error", `Error: ${result.error.ename}: ${result.error.evalue}`);
-    this.logs.append("info", `execute: ${result.status}`);
   }
 
   /** Runs every start phase; resolves when the app is running, rejects (status failed) on any failure. */
   async start(opts: SessionStartOptions = {}): Promise<void> {
     if (this.startCalled) throw new SessionError("E_SESSION_EXISTS", `Session ${this.id} was already started; use a new session id.`);
     this.startCalled = true;
-    const progress = this.createReporter(opts);
+    const progress = createLoggingReporter(this.logs, opts);
     try {
       await this.runPhases(progress, opts);
       this.setStatus("running");
@@ -239,7 +223,7 @@ export class Session {
 
   /** The session failed with `error`: its text (with the stderr tail) becomes the error and is logged. */
   private recordFailure(error: unknown): void {
-    this.error = this.explain(error);
+    this.error = explainFailure(error, this.logs, this.exitInfo !== undefined);
     this.logs.appendText("error", this.error);
     this.setStatus("failed");
   }
@@ -248,13 +232,6 @@ export class Session {
   private async end(reason: string): Promise<void> {
     await this.releaseAll(reason);
     this.endWith();
-  }
-
-  /** The error text: what failed, plus the last stderr lines when the app itself produced some. */
-  private explain(error: unknown): string {
-    const base = redact(describeError(error));
-    const tail = this.exitInfo ? this.logs.tail("stderr", STDERR_TAIL_LINES) : [];
-    return tail.length > 0 ? `${base}\nLast stderr lines:\n${tail.join("\n")}` : base;
   }
 
   /** Releases whatever the session holds; problems are logged, never thrown. */
@@ -276,13 +253,6 @@ export class Session {
 
   private endWith(): void {
     if (this.status === "completed" || this.status === "failed") this.settleEnded(this.info());
-  }
-
-  private createReporter(opts: SessionStartOptions): ProgressReporter {
-    return createProgressReporter((event: ProgressEvent) => {
-      this.logs.append("progress", `[${event.phase}] ${event.message}`);
-      opts.onProgress?.(event);
-    });
   }
 
   private checkStopped(): void {

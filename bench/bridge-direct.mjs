@@ -7,12 +7,13 @@
  * (median of rounds), median 1 MB bytes echo. Targets (issue 12): ≤ 1.1×, ≤ 1.0×, ≤ 1.1× of direct.
  */
 import path from "node:path";
-import { APPS_DIR, QUICK, interleave, iterations, loadDist, log, makeTemp, ms, nowMs, ratio, runIfMain, summarize } from "./lib/common.mjs";
-import { createBenchEnvManager, readManifest } from "./lib/env.mjs";
+import { APPS_DIR, QUICK, interleave, iterations, loadDist, log, ms, nowMs, ratio, runIfMain, summarize } from "./lib/common.mjs";
+import { readManifest } from "./lib/env.mjs";
 import { startAppFilesServer } from "./lib/app-files-server.mjs";
 import { directClientKind, ensureDirectVenv, startDirectApp } from "./lib/direct-client.mjs";
 import { openBenchServer } from "./lib/server.mjs";
-import { noteDirectClient } from "./lib/target.mjs";
+import { noteDirectClient, packageManagerFor } from "./lib/target.mjs";
+import { forkWorkerProcess } from "./lib/worker-process.mjs";
 
 export const NAME = "bridge-direct";
 const BRIDGE = "bridge";
@@ -37,8 +38,8 @@ export async function run() {
   const files = await startAppFilesServer();
   const appDir = path.join(APPS_DIR, "service");
   files.addApp("service", appDir);
-  const env = await createBenchEnvManager(makeTemp("bridge-direct-cache"));
-  const worker = new dist.CondaWorker({ env, workingDir: makeTemp("bridge-direct-work"), stopGraceMs: 2_000 });
+  packageManagerFor(); // recorded in producedBy; the worker process uses the same target
+  const worker = forkWorkerProcess();
   let direct;
   let caller;
   try {
@@ -86,7 +87,6 @@ export async function run() {
     const parts = { sequential: stat(sequential), concurrent200: stat(concurrent), echo1MB: stat(echo) };
     const ratios = Object.fromEntries(Object.entries(parts).map(([k, s]) => [k, ratio(s[BRIDGE].median, s[DIRECT].median)]));
     const met = Object.fromEntries(Object.entries(ratios).map(([k, r]) => [k, r !== null && r <= TARGETS[k]]));
-    await worker.stop(sessionId);
     const labels = { sequential: "sequential add()", concurrent200: "200 concurrent add() (wall)", echo1MB: "1 MB echo" };
     return {
       target: `bridge ≤ ${TARGETS.sequential}× direct sequential, ≤ ${TARGETS.concurrent200}× for 200 concurrent calls, ≤ ${TARGETS.echo1MB}× for 1 MB echoes (medians, interleaved)`,
@@ -103,6 +103,7 @@ export async function run() {
       summary: Object.keys(parts).map((k) => `${labels[k]}: bridge ${ms(parts[k][BRIDGE].median)} vs direct ${ms(parts[k][DIRECT].median)}: ×${ratios[k]} (target ≤ ${TARGETS[k]}×) → ${met[k] ? "met" : "NOT met"}`),
       notes: [
         "Bridged path: caller → server → the app's hypha-rpc JS client inside the worker → framed pipe (fd 3) → Python runner → back. Direct path: caller → server → the app's own Python client.",
+        "The worker runs in its own Node process (bench/lib/worker-process.mjs), as in production; the test server and the caller share the benchmark's process for both paths.",
         `Direct side: ${client.label}, running the same fixtures/apps/service/main.py.`,
         client.kind === "bench" ? "The benchmark's client does less per call than the real hypha_rpc (no heartbeats, schemas or reconnection), so the ratios are if anything pessimistic for the bridge." : "",
         "1 MB calls and replies travel as 256 KiB chunks through the receiver's message_cache on both paths (hypha-rpc's protocol).",
@@ -112,7 +113,7 @@ export async function run() {
   } finally {
     await caller?.disconnect().catch(() => undefined);
     await direct?.stop().catch(() => undefined);
-    await worker.shutdown().catch(() => undefined);
+    await worker.exit().catch(() => undefined);
     await files.close();
     await server.stop();
   }

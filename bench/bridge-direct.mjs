@@ -18,6 +18,7 @@ import { forkWorkerProcess } from "./lib/worker-process.mjs";
 export const NAME = "bridge-direct";
 const BRIDGE = "bridge";
 const DIRECT = "direct";
+const WORKER_JS = "worker JS";
 const TARGETS = { sequential: 1.1, concurrent200: 1.0, echo1MB: 1.1 };
 
 async function concurrentWall(service, n) {
@@ -53,6 +54,10 @@ export async function run() {
     direct = await startDirectApp({ python, client, main: path.join(appDir, "main.py"), identity: { serverUrl: server.url, workspace: WS, clientId: directId, token: server.tokenFor(directId) } });
     caller = await dist.connectToHypha({ server_url: server.url, workspace: WS, client_id: "bench-direct-caller", token: server.tokenFor("bench-direct-caller") });
     const services = { [BRIDGE]: await caller.getService(`${sessionId}:default`), [DIRECT]: await caller.getService(`${WS}/${directId}:default`) };
+    // Reference: the same two functions in JS, registered by a hypha-rpc client in the worker's process (no bridge hop).
+    const jsId = "bench-worker-js";
+    await worker.registerJsService({ server_url: server.url, workspace: WS, client_id: jsId, token: server.tokenFor(jsId) });
+    services[WORKER_JS] = await caller.getService(`${WS}/${jsId}:default`);
     for (const [name, s] of Object.entries(services)) if ((await s.add(2, 3)) !== 5) throw new Error(`${name}: add(2, 3) did not answer 5`);
     for (let i = 0; i < iterations(30, 2); i += 1) for (const s of Object.values(services)) await s.add(i, 1);
 
@@ -83,26 +88,29 @@ export async function run() {
       return elapsed;
     }])));
 
-    const stat = (samples) => ({ [BRIDGE]: summarize(samples[BRIDGE]), [DIRECT]: summarize(samples[DIRECT]) });
+    const stat = (samples) => Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));
     const parts = { sequential: stat(sequential), concurrent200: stat(concurrent), echo1MB: stat(echo) };
     const ratios = Object.fromEntries(Object.entries(parts).map(([k, s]) => [k, ratio(s[BRIDGE].median, s[DIRECT].median)]));
+    const floor = Object.fromEntries(Object.entries(parts).map(([k, s]) => [k, ratio(s[WORKER_JS].median, s[DIRECT].median)]));
     const met = Object.fromEntries(Object.entries(ratios).map(([k, r]) => [k, r !== null && r <= TARGETS[k]]));
     const labels = { sequential: "sequential add()", concurrent200: "200 concurrent add() (wall)", echo1MB: "1 MB echo" };
     return {
       target: `bridge ≤ ${TARGETS.sequential}× direct sequential, ≤ ${TARGETS.concurrent200}× for 200 concurrent calls, ≤ ${TARGETS.echo1MB}× for 1 MB echoes (medians, interleaved)`,
       unit: "ms",
-      stats: Object.fromEntries(Object.entries(parts).flatMap(([k, s]) => [[`${BRIDGE}: ${labels[k]}`, s[BRIDGE]], [`${DIRECT}: ${labels[k]}`, s[DIRECT]]])),
+      stats: Object.fromEntries(Object.entries(parts).flatMap(([k, s]) => Object.entries(s).map(([variant, v]) => [`${variant}: ${labels[k]}`, v]))),
       figures: {
-        medianMs: Object.fromEntries(Object.entries(parts).map(([k, s]) => [k, { bridge: s[BRIDGE].median, direct: s[DIRECT].median }])),
+        medianMs: Object.fromEntries(Object.entries(parts).map(([k, s]) => [k, { bridge: s[BRIDGE].median, direct: s[DIRECT].median, workerJs: s[WORKER_JS].median }])),
         ratios,
+        workerJsRatios: floor,
         targets: TARGETS,
         met,
         directClient: client.kind,
       },
       targetMet: Object.values(met).every(Boolean),
-      summary: Object.keys(parts).map((k) => `${labels[k]}: bridge ${ms(parts[k][BRIDGE].median)} vs direct ${ms(parts[k][DIRECT].median)}: ×${ratios[k]} (target ≤ ${TARGETS[k]}×) → ${met[k] ? "met" : "NOT met"}`),
+      summary: Object.keys(parts).map((k) => `${labels[k]}: bridge ${ms(parts[k][BRIDGE].median)} vs direct ${ms(parts[k][DIRECT].median)}: ×${ratios[k]} (target ≤ ${TARGETS[k]}×) → ${met[k] ? "met" : "NOT met"}; worker JS (no bridge hop) ${ms(parts[k][WORKER_JS].median)}: ×${floor[k]}`),
       notes: [
         "Bridged path: caller → server → the app's hypha-rpc JS client inside the worker → framed pipe (fd 3) → Python runner → back. Direct path: caller → server → the app's own Python client.",
+        "worker JS: the same add/echo in JS, registered by a hypha-rpc client inside the worker's process: what the worker's hypha-rpc costs without the bridge hop (the floor of the bridged path while the worker answers through hypha-rpc).",
         "The worker runs in its own Node process (bench/lib/worker-process.mjs), as in production; the test server and the caller share the benchmark's process for both paths.",
         `Direct side: ${client.label}, running the same fixtures/apps/service/main.py.`,
         client.kind === "bench" ? "The benchmark's client does less per call than the real hypha_rpc (no heartbeats, schemas or reconnection), so the ratios are if anything pessimistic for the bridge." : "",

@@ -1,6 +1,7 @@
 /**
  * A CondaWorker in its own Node process, as in production (`hypha-conda-worker serve` is not the server's
- * or a caller's process), driven over IPC: {cmd: "start", config} → {sessionId} | {error}; {cmd: "exit"}.
+ * or a caller's process), driven over IPC: {cmd: "start", config} → {sessionId} | {error}; {cmd: "js", config}
+ * (a hypha-rpc client of this process registers add/echo in JS, the reference without the bridge); {cmd: "exit"}.
  * BENCH_WORKER_EXEC_ARGV (space-separated) adds Node flags, e.g. `--cpu-prof --cpu-prof-dir=DIR`.
  */
 import path from "node:path";
@@ -11,7 +12,7 @@ import { createBenchEnvManager } from "./env.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
 
-/** Forks the worker process; returns { start(config) → sessionId, exit() }. */
+/** Forks the worker process; returns { start(config) → sessionId, registerJsService(connectConfig), exit() }. */
 export function forkWorkerProcess() {
   const execArgv = (process.env.BENCH_WORKER_EXEC_ARGV ?? "").split(" ").filter(Boolean);
   const child = fork(SELF, ["--child"], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
@@ -25,6 +26,7 @@ export function forkWorkerProcess() {
   });
   return {
     start: async (config) => (await ask({ cmd: "start", config })).sessionId,
+    registerJsService: async (config) => { await ask({ cmd: "js", config }); },
     exit: async () => {
       if (child.exitCode !== null) return;
       const gone = new Promise((resolve) => child.once("exit", resolve));
@@ -39,14 +41,21 @@ async function serveChild() {
   const env = await createBenchEnvManager(makeTemp("worker-process-cache"));
   const worker = new dist.CondaWorker({ env, workingDir: makeTemp("worker-process-work"), stopGraceMs: 2_000 });
   const sessions = [];
+  const clients = [];
   process.on("message", async (m) => {
     try {
       if (m.cmd === "start") {
         const sessionId = await worker.start(m.config);
         sessions.push(sessionId);
         process.send({ sessionId });
+      } else if (m.cmd === "js") {
+        const client = await dist.connectToHypha(m.config);
+        clients.push(client);
+        await client.registerService({ id: "default", config: { visibility: "public" }, add: (a, b) => a + b, echo: (v) => v });
+        process.send({ ok: true });
       } else if (m.cmd === "exit") {
         for (const id of sessions) await worker.stop(id).catch(() => undefined);
+        for (const client of clients) await client.disconnect().catch(() => undefined);
         await worker.shutdown().catch(() => undefined);
         cleanupTemp();
         process.send({ done: true }, () => process.exit(0));

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { REPO } from "./common.mjs";
 
-export const BENCHMARKS = ["run-cli", "warm-start", "hypha-start", "lock-create", "cache-hit", "cold-create", "concurrent-starts", "bridge", "memory", "scale"];
+export const BENCHMARKS = ["run-cli", "warm-start", "hypha-start", "lock-create", "cache-hit", "cold-create", "concurrent-starts", "bridge", "bridge-direct", "memory", "scale"];
 
 const TITLES = {
   "lock-create": "Create from the lock against create from the spec",
@@ -18,6 +18,7 @@ const TITLES = {
   "cold-create": "Cold create against the same tool command by hand",
   "concurrent-starts": "10 concurrent starts of one spec on a fresh cache",
   bridge: "Bridge: calls into a Python app against a JS service",
+  "bridge-direct": "Bridge against a direct Python Hypha client (same app, same server)",
   memory: "Worker memory: idle, 50 idle sessions, log flood",
   scale: "Scale: a cache of 1,000 envs",
 };
@@ -66,6 +67,10 @@ function summaryRows(name, r) {
         [name, `1 KB echo ×${f.payload1KBRatio}, 1 MB echo ×${f.payload1MBRatio}`, "—", "reported"],
         [name, `throughput vs JS at 1/16/64 callers: ${Object.values(f.throughputRatio ?? {}).map((x) => `×${x}`).join(" / ")}`, "—", "reported"],
       ];
+    case "bridge-direct": {
+      const label = { sequential: "sequential call", concurrent200: "200 concurrent calls", echo1MB: "1 MB echo" };
+      return Object.keys(label).filter((k) => f.ratios?.[k] !== undefined).map((k) => [name, `${label[k]}: ×${f.ratios[k]} of direct (${fmt(f.medianMs[k].bridge)} vs ${fmt(f.medianMs[k].direct)} ms; direct: ${f.directClient === "real" ? "real hypha_rpc" : "bench client"})`, `≤ ${f.targets[k]}×`, status(f.met[k])]);
+    }
     case "memory":
       return [
         [name, `idle RSS ${f.idleRssMB} MB; +${f.perSessionRssKB} KB per idle session`, "—", "reported"],
@@ -84,7 +89,7 @@ function summaryRows(name, r) {
 function section(name, r) {
   const lines = [`## ${TITLES[name] ?? name}`, "", `Target: ${r.target}. Run took ${r.durationS} s${r.quick ? " (QUICK run)" : ""}.`, ""];
   const by = r.producedBy ?? {};
-  if (by.packageManager?.length || by.server?.length) lines.push(`Produced by: ${[...(by.packageManager ?? []), ...(by.server ?? [])].join("; ")}.`, "");
+  if (by.packageManager?.length || by.server?.length) lines.push(`Produced by: ${[...(by.packageManager ?? []), ...(by.server ?? []), ...(by.client ?? [])].join("; ")}.`, "");
   if (r.stats) lines.push(statsTable(r.stats), "");
   if (r.roundTrip) lines.push("Small round trip (ms):", "", statsTable(r.roundTrip.stats), "");
   for (const [label, p] of Object.entries(r.payloads ?? {})) lines.push(`Echo of ${label} (ms):`, "", statsTable(p.stats), "");

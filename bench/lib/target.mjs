@@ -31,7 +31,7 @@ export const TARGET = resolveTarget(process.env);
 /** The fake micromamba and the fixture channel, for figures that need the fake's invocation log or knobs. */
 export const FAKE_TARGET = { kind: "fake", path: FAKE_MICROMAMBA, channelUrl: FIXTURE_CHANNEL };
 
-const used = { packageManagers: new Set(), servers: new Set() };
+const used = { packageManagers: new Set(), servers: new Set(), clients: new Set() };
 
 /** The package manager a benchmark uses: the real one when given, unless the figure needs the fake. */
 export function packageManagerFor({ fakeOnly = false } = {}) {
@@ -45,7 +45,12 @@ export function noteServer(kind, url) {
   used.servers.add(kind === "real" ? `real Hypha at ${url}` : "Hypha test server (test/support/hypha-server)");
 }
 
+/** Records the Hypha client a benchmark compared with (bridge-direct: the benchmark's own or the real hypha_rpc). */
+export function noteDirectClient(label) {
+  used.clients.add(`direct client: ${label}`);
+}
+
 /** What produced a benchmark's figures, written into its result. */
 export function producedBy() {
-  return { packageManager: [...used.packageManagers], server: [...used.servers] };
+  return { packageManager: [...used.packageManagers], server: [...used.servers], ...(used.clients.size ? { client: [...used.clients] } : {}) };
 }

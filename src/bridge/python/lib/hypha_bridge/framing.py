@@ -12,6 +12,8 @@ import os
 import struct
 import threading
 
+from .leader import Leadership
+
 KIND_MSG = 1
 KIND_CHUNK = 2
 CHUNK_SIZE = 1 << 20
@@ -29,7 +31,8 @@ def _dumps(message):
 
 
 class Channel:
-    """Reads frames on a thread and hands whole messages (JSON dict, [blobs]) to on_message."""
+    """Reads frames on a thread and hands whole messages to on_message(message, blobs, last_of_read); for
+    the last message of a read it may return work (a callable) that the reading thread runs itself."""
 
     def __init__(self, fd, on_message, on_close):
         self._fd = fd
@@ -42,7 +45,10 @@ class Channel:
         self._next_blob = 1
         self._busy = False
         self._blob_lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read_loop, name="hypha-bridge-reader", daemon=True)
+        self._rbuf = bytearray()
+        self._rpending = {}
+        self.leadership = Leadership(self._start_reader)
+        self._reader = threading.Thread(target=self._read_loop, args=(self.leadership.claim(),), name="hypha-bridge-reader", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name="hypha-bridge-writer", daemon=True)
 
     def start(self):
@@ -159,9 +165,13 @@ class Channel:
             written = os.write(self._fd, view)
             view = view[written:]
 
-    def _read_loop(self):
-        buf = bytearray()
-        pending = {}
+    def _start_reader(self, token):
+        threading.Thread(target=self._read_loop, args=(token,), name="hypha-bridge-reader", daemon=True).start()
+
+    def _read_loop(self, token):
+        # The reading state lives on the channel: a call run inline can hand the reading to another thread.
+        buf = self._rbuf
+        pending = self._rpending
         error = None
         try:
             while True:
@@ -170,6 +180,7 @@ class Channel:
                     break
                 buf += data
                 offset = 0
+                messages = []
                 while len(buf) - offset >= 4:
                     (size,) = _U32.unpack_from(buf, offset)
                     if size < 1 or size > MAX_FRAME:
@@ -190,15 +201,22 @@ class Channel:
                         if not isinstance(message, dict):
                             raise FramingError("message frame is not a JSON object")
                         blobs = [b"".join(pending.pop(bid, [])) for bid in message.pop("b", [])]
-                        self._on_message(message, blobs)
+                        messages.append((message, blobs))
                     else:
                         raise FramingError("unknown frame kind %d" % kind)
                 del buf[:offset]
+                last = len(messages) - 1
+                for i, (message, blobs) in enumerate(messages):
+                    # Only the last message of a read may run here: nothing read is left waiting behind it.
+                    work = self._on_message(message, blobs, i == last)
+                    if work is not None and not self.leadership.run_inline(token, work):
+                        return  # another thread reads now
         except (OSError, ValueError, FramingError) as exc:
             error = exc
         self._shutdown(error)
 
     def _shutdown(self, error=None):
+        self.leadership.closed = True
         with self._cond:
             already = self._closed
             self._closed = True

@@ -7,6 +7,7 @@ import concurrent.futures
 import itertools
 import sys
 import threading
+import time
 
 from . import PROTOCOL_VERSION
 from .codec import Codec, FunctionTable, format_app_traceback, watch_release
@@ -107,6 +108,8 @@ class Peer:
 
     def deliver_blocking(self, future):
         """The result of a request, waiting at most method_timeout seconds (None: no limit)."""
+        if not future.done():
+            self.channel.leadership.hand_off_if_inline()  # the answer must be read by someone else
         try:
             return future.result(timeout=self.method_timeout)
         except concurrent.futures.TimeoutError:
@@ -123,13 +126,13 @@ class Peer:
             self.notify({"t": "release", "ids": [fid]})
 
     # ---- incoming --------------------------------------------------------------------------------
-    def _on_message(self, message, blobs):
+    def _on_message(self, message, blobs, last_of_read=False):
         kind = message.get("t")
         try:
             if kind in ("ok", "err"):
                 self._on_reply(message, blobs)
             elif kind == "call":
-                self._on_call(message, blobs)
+                return self._on_call(message, blobs, last_of_read)
             elif kind == "release":
                 self.table.release(message.get("ids", []))
             elif kind == "event":
@@ -150,6 +153,7 @@ class Peer:
             import traceback
 
             self._reply_error(message, type(exc).__name__, str(exc), traceback.format_exc())
+        return None
 
     def _on_reply(self, message, blobs):
         with self._pending_lock:
@@ -165,8 +169,9 @@ class Peer:
             err = message.get("e") or {}
             future.set_exception(RemoteException(err.get("message") or "remote call failed"))
 
-    def _on_call(self, message, blobs):
-        fn = self.table.get(message.get("fn"))
+    def _on_call(self, message, blobs, last_of_read=False):
+        fid = message.get("fn")
+        fn = self.table.get(fid)
         if fn is None:
             raise LookupError("function %r is not (or no longer) available in the app" % message.get("fn"))
         args = self.codec.decode(message.get("args") or [], blobs)
@@ -175,17 +180,23 @@ class Peer:
 
         if inspect.iscoroutinefunction(fn):
             self._run_coroutine(message, fn(*args, **kwargs))
+        elif last_of_read and self.channel.leadership.may_inline(fid):
+            return lambda: self._run_sync(message, fn, args, kwargs, fid)  # see leader.py
         else:
-            self._pool.submit(self._run_sync, message, fn, args, kwargs)
+            self._pool.submit(self._run_sync, message, fn, args, kwargs, fid)
+        return None
 
-    def _run_sync(self, message, fn, args, kwargs):
+    def _run_sync(self, message, fn, args, kwargs, fid=None):
         import inspect
 
+        started = time.perf_counter()
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
+            self.channel.leadership.record(fid, time.perf_counter() - started)
             self._reply_exception(message, exc)
             return
+        self.channel.leadership.record(fid, time.perf_counter() - started)
         if inspect.isawaitable(result):
             self._run_coroutine(message, result)
         else:

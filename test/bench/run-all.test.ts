@@ -11,7 +11,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const REPO = path.resolve(import.meta.dirname, "..", "..");
-const BENCHMARKS = ["run-cli", "warm-start", "hypha-start", "lock-create", "cache-hit", "cold-create", "concurrent-starts", "bridge", "memory", "scale"];
+const BENCHMARKS = ["run-cli", "warm-start", "hypha-start", "lock-create", "cache-hit", "cold-create", "concurrent-starts", "bridge", "bridge-direct", "memory", "scale"];
 let dir: string;
 let run: { exitCode?: number; stdout: string; stderr: string };
 

@@ -12,7 +12,10 @@ export async function explainTerseFailure(command: ToolCommand, run: ToolRun, op
   if (run.exitCode === 0 || run.exitCode === undefined) return run;
   const problems = lastJsonObject(run.stdout)?.solver_problems;
   if (!Array.isArray(problems) || problems.length === 0 || !problems.every((p) => typeof p === "string" && isUninformativeProblem(p))) return run;
-  const again = await runTool({ ...command, args: [...command.args.filter((a) => a !== "--json"), "--dry-run"] }, options);
+  const args = command.args.filter((a) => a !== "--json");
+  // A lock's solve is already a dry run: the flag is given once.
+  if (!args.includes("--dry-run")) args.push("--dry-run");
+  const again = await runTool({ ...command, args }, options);
   const explanation = `${again.stdout}\n${again.stderrTail.join("\n")}`.split("\n").filter((l) => l.trim());
   return { ...run, stderrTail: [...run.stderrTail, ...explanation.slice(-40)] };
 }

@@ -11,6 +11,7 @@ import path from "node:path";
 import { EnvError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { CacheLayout } from "../cache/cache-layout.js";
+import { explainTerseFailure } from "../build/explain-failure.js";
 import { buildLockSolveCommand, faceOf, lastJsonObject, diagnoseFailure, runTool } from "../build/package-manager/index.js";
 import { scrubToolText } from "../build/create-error.js";
 import type { EnvSpec, PackageManagerInfo } from "../types.js";
@@ -35,7 +36,9 @@ export async function solveCondaPackages(ctx: SolveContext, spec: EnvSpec, pm: P
   try {
     const command = buildLockSolveCommand(pm, { prefix: path.join(workDir, "env"), channels: spec.channels, specs: spec.conda }, ctx.layout, ctx.baseEnv);
     ctx.logger.debug(`running ${pm.path} ${command.args.join(" ")}`);
-    const run = await runTool(command, { timeoutMs: ctx.timeoutMs, cwd: workDir, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const runOptions = { timeoutMs: ctx.timeoutMs, cwd: workDir, ...(ctx.signal ? { signal: ctx.signal } : {}) };
+    // libmamba ≥ 2.8's terse JSON names no package: ask again without --json, as a create failure does.
+    const run = await explainTerseFailure(command, await runTool(command, runOptions), runOptions);
     const doc = run.exitCode === 0 ? lastJsonObject(run.stdout) : undefined;
     if (!doc || doc.success !== true) {
       if (run.timedOut) throw new EnvError("E_ENV_TIMEOUT", `solving the lock with ${pm.name} ${pm.version} took longer than ${Math.round(ctx.timeoutMs / 1000)} s; raise --env-timeout or check the channels are reachable`);

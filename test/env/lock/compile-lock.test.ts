@@ -47,6 +47,12 @@ describe("compileForWorker with a lockSpec", () => {
     await expect(compileForWorker(bad, [], {}, OPTIONS, (spec) => manager.lockSpec(spec))).rejects.toThrow(/nosuchpkg/);
   }, 60_000);
 
+  it.skipIf(IS_REAL)("names the missing package on micromamba 2.8, whose --json says only 'unsupported request'", async () => {
+    const manager = makeManager(cache, { face: "micromamba", knobs: { version: "2.8.1" } });
+    const bad = { ...MANIFEST, dependencies: ["python", "nosuchpkg"] };
+    await expect(compileForWorker(bad, [], {}, OPTIONS, (spec) => manager.lockSpec(spec))).rejects.toThrow(/nosuchpkg/);
+  }, 60_000);
+
   it("without lockSpec (--no-install-lock) it validates only", async () => {
     const [, files] = await compileForWorker(MANIFEST, [{ path: "main.py", content: "print(1)" }], {}, OPTIONS);
     expect(files.map((f) => f.path)).toEqual(["main.py"]);

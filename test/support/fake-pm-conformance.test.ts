@@ -68,6 +68,16 @@ describe(`reference facts against ${target.reason}`, () => {
     }
   });
 
+  it("libmamba 2.8 (the fake's face) adds pip to a requested python only, as the real 2.8.1 measured here", async () => {
+    const linked = async (specs: string[]) => {
+      const run = await runFakePm(fakePmPath("micromamba"), ["create", "-p", path.join(tmp, "envs", "pip-rule"), "--dry-run", "--json", "--override-channels", "-c", FIXTURE_CHANNEL_URL, ...specs], { env: { ...fakePmEnv({ home: path.join(tmp, "home") }), FAKE_PM_VERSION: "2.8.1", CONDA_PKGS_DIRS: path.join(tmp, "rule-pkgs") } });
+      expect(run.exitCode, run.stderr).toBe(0);
+      return (namedRecords(JSON.parse(run.stdout)) as Array<{ name: string }>).map((p) => p.name).sort();
+    };
+    expect(await linked(["tinyapp"])).toEqual(["python", "tinyapp", "tinylib"]);
+    expect(await linked(["python", "tinyapp"])).toEqual(["pip", "python", "tinyapp", "tinylib"]);
+  });
+
   it("a dry run names every package's URL and a checksum (libmamba in LINK, conda in FETCH), creating nothing", async () => {
     const prefix = path.join(tmp, "envs", "dry");
     const run = await runFakePm(target.path, ["create", "-p", prefix, "--dry-run", "--json", "--override-channels", "-c", target.channelUrl, "tinyapp"], { env: { ...env, CONDA_PKGS_DIRS: path.join(tmp, "dry-pkgs") } });
@@ -75,7 +85,10 @@ describe(`reference facts against ${target.reason}`, () => {
     const doc = JSON.parse(run.stdout.slice(run.stdout.indexOf("{")));
     expect(doc).toMatchObject({ success: true, dry_run: true });
     const named = namedRecords(doc) as Array<{ name: string; url: string; md5?: string; sha256?: string }>;
-    expect(named.map((p) => p.name).sort()).toEqual(["pip", "python", "tinyapp", "tinylib"]);
+    // libmamba ≥ 2.8 adds pip only to a python the request names; here python is only tinyapp's dependency.
+    const [major = 0, minor = 0] = targetVersion().split(".").map(Number);
+    const terseLibmamba = target.name !== "conda" && (major > 2 || (major === 2 && minor >= 8)) && !/^mamba /.test(targetVersion());
+    expect(named.map((p) => p.name).sort()).toEqual(terseLibmamba ? ["python", "tinyapp", "tinylib"] : ["pip", "python", "tinyapp", "tinylib"]);
     for (const p of named) {
       expect(p.url.startsWith(`${target.channelUrl}/`)).toBe(true);
       expect(p.md5 ?? p.sha256).toMatch(/^[0-9a-f]+$/);

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { loadCacheIndex, loadChannelIndex, resolveChannel, HOST_SUBDIR } from "./channels.mjs";
-import { configuredChannels, envsDirs, isCondaCreateAlias, pkgsDirs } from "./faces.mjs";
+import { addsPipOnlyToRequestedPython, configuredChannels, envsDirs, isCondaCreateAlias, pkgsDirs } from "./faces.mjs";
 import { readSpecFile } from "./env-file.mjs";
 import { PmFailure } from "./failure.mjs";
 import { linkPackage, writeCondaMetaRecord } from "./link.mjs";
@@ -32,7 +32,7 @@ export async function runCreate({ flavour, command, opts, env, knobs, progress, 
         ? loadCacheIndex(pkgs)
         : loadChannelIndex(request.channels.map(resolveChannel), { skipUnreachable: Boolean(opts.offline) });
     const channelUrls = index.channels.map((c) => c.url);
-    records = request.specs.length ? solve(index, request.specs, { channelUrls }) : [];
+    records = request.specs.length ? solve(index, request.specs, { channelUrls, pipOnlyForRequestedPython: addsPipOnlyToRequestedPython(flavour) }) : [];
     if (request.specs.length) recordSolve(env, flavour);
     progress.planned(records, request.specs, index.channels, prefix);
     if (opts.dryRun) {

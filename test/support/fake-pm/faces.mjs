@@ -33,6 +33,11 @@ export function isTerseSolverJson(flavour) {
   return major > 2 || (major === 2 && minor >= 8);
 }
 
+/** libmamba ≥ 2.8 adds pip only to a python the request names; a python pulled in as a dependency comes without it (measured on 2.8.1). */
+export function addsPipOnlyToRequestedPython(flavour) {
+  return isTerseSolverJson(flavour);
+}
+
 export function versionText(flavour) {
   if (flavour.face === "conda") return `conda ${flavour.version}\n`;
   if (flavour.mamba1) return `mamba ${flavour.version}\nconda ${CONDA_VERSION}\n`;

@@ -9,8 +9,8 @@ import { resolveChannel } from "./channels.mjs";
  * Solves `requested` (parsed match specs) against `index.records`.
  * Returns the records to install, dependencies before dependents.
  */
-export function solve(index, requested, { channelUrls }) {
-  const pipAvailable = index.records.some((r) => r.name === "pip");
+export function solve(index, requested, { channelUrls, pipOnlyForRequestedPython = false }) {
+  const pipAvailable = index.records.some((r) => r.name === "pip") && (!pipOnlyForRequestedPython || requested.some((spec) => spec.name === "python"));
   const missing = requested.filter((spec) => candidatesFor(index, [spec]).length === 0);
   if (missing.length) throw new PmFailure("missing-package", { specs: missing, channelUrls });
   const constraints = requested.map((spec) => ({ spec, from: null }));
@@ -55,7 +55,7 @@ function channelAllows(spec, rec) {
 
 export function dependenciesOf(record, pipAvailable) {
   const deps = record.depends.map((d) => parseMatchSpec(d));
-  // add_pip_as_python_dependency: on by default in conda, mamba and micromamba.
+  // add_pip_as_python_dependency: on by default in conda, mamba and micromamba (libmamba ≥ 2.8: see solve()).
   if (record.name === "python" && pipAvailable && !deps.some((d) => d.name === "pip")) {
     deps.push(parseMatchSpec("pip"));
   }

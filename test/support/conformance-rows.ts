@@ -168,6 +168,17 @@ export const FACE_ROWS: FaceRow[] = [
     expected: { exitCode: 1, solver_problems: ["unsupported request"], success: false, critical: true, textNames: true },
   },
   {
+    face: "libmamba ≥ 2.8", tool: "micromamba", fakeVersion: "2.8.1", appliesTo: isLibmamba28,
+    fact: "register_envs cannot be turned off: the env is listed in $HOME/.conda/environments.txt whatever MAMBA_/CONDA_REGISTER_ENVS say",
+    observe: async (s) => {
+      const r = await run(s, libmambaCreate(s, yml(s, [s.channelUrl], ["python"])), { extra: { MAMBA_REGISTER_ENVS: "false", CONDA_REGISTER_ENVS: "false" } });
+      const list = path.join(s.dir, "home", ".conda", "environments.txt");
+      const registered = fs.existsSync(list) ? fs.readFileSync(list, "utf8") : "";
+      return { exitCode: r.exitCode, success: doc(r).success, registered: registered.split("\n").includes(prefixOf(s)) };
+    },
+    expected: { exitCode: 0, success: true, registered: true },
+  },
+  {
     face: "libmamba < 2.8", tool: "micromamba", fakeVersion: "1.5.12", appliesTo: (name, version) => isLibmamba(name, version) && !atLeast(version, 2, 8),
     fact: "a missing package in --json says `nothing provides requested`",
     observe: async (s) => {

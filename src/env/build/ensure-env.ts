@@ -25,6 +25,7 @@ import { explainTerseFailure } from "./explain-failure.js";
 import { runTool, type ToolRun } from "./package-manager/run-tool.js";
 import { createError, scrubToolText } from "./create-error.js";
 import { assertEnvSpecShape } from "../spec/spec-guard.js";
+import { environmentsFileFor, unregisterEnv } from "./unregister-env.js";
 
 export interface EnsureContext {
   options: EnvOptions;
@@ -158,6 +159,7 @@ async function createLocked(ctx: EnsureContext, job: CreateJob): Promise<EnvMark
     throw error;
   } finally {
     await fs.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    await unregisterEnv(environmentsFileFor(ctx.baseEnv), prefix).catch((error: Error) => ctx.logger.warn(`could not take ${prefix} out of ${environmentsFileFor(ctx.baseEnv)}: ${error.message}`));
   }
 }
 

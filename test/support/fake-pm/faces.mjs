@@ -38,6 +38,11 @@ export function addsPipOnlyToRequestedPython(flavour) {
   return isTerseSolverJson(flavour);
 }
 
+/** libmamba ≥ 2.8 registers every env it creates: no setting reaches register_envs (measured on micromamba/mamba 2.8.1). */
+export function alwaysRegistersEnvs(flavour) {
+  return isTerseSolverJson(flavour);
+}
+
 export function versionText(flavour) {
   if (flavour.face === "conda") return `conda ${flavour.version}\n`;
   if (flavour.mamba1) return `mamba ${flavour.version}\nconda ${CONDA_VERSION}\n`;

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PmFailure } from "./failure.mjs";
+import { alwaysRegistersEnvs } from "./faces.mjs";
 
 /**
  * Applies the existing-prefix rules before anything is written: a missing or empty dir is used (libmamba
@@ -59,8 +60,9 @@ export function finishCondaMeta(prefix, { specs, flavour, variables, env }) {
   if (registersEnvs(flavour, env)) registerEnvironment(prefix, env);
 }
 
-/** `register_envs` (default true): conda reads CONDA_REGISTER_ENVS, libmamba MAMBA_REGISTER_ENVS. */
+/** `register_envs` (default true): conda reads CONDA_REGISTER_ENVS, libmamba before 2.8 MAMBA_REGISTER_ENVS. */
 function registersEnvs(flavour, env) {
+  if (alwaysRegistersEnvs(flavour)) return true;
   const value = flavour.style === "conda" ? env.CONDA_REGISTER_ENVS : env.MAMBA_REGISTER_ENVS;
   return !/^(false|no|0|off)$/i.test(String(value ?? "").trim());
 }

@@ -1,5 +1,6 @@
 /** Connecting to a Hypha server from Node 20, where hypha-rpc needs a global WebSocket. */
 import WebSocket from "ws";
+import { maskOptionsFor } from "./frame-mask.js";
 import { hyphaWebsocketClient } from "hypha-rpc";
 
 /** Installs `ws` as globalThis.WebSocket when the runtime has none (Node 20). */
@@ -56,7 +57,7 @@ export async function connectToHypha(options: HyphaConnectOptions): Promise<Hyph
 function recordingWebSocket(base: typeof WebSocket, transport: { error?: Error }): unknown {
   return class RecordingWebSocket extends base {
     constructor(address: string | URL, protocols?: string | string[], options?: WebSocket.ClientOptions) {
-      super(address, protocols, options);
+      super(address, protocols, { ...maskOptionsFor(address), ...options });
       this.on("error", (error: Error) => (transport.error = error));
     }
   };

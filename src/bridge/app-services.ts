@@ -51,6 +51,8 @@ export class AppServices {
   constructor(
     private readonly identity: AppIdentity,
     private readonly mode: ServiceMode,
+    /** Runs once on each new Hypha connection of the app, before its services are registered. */
+    private readonly onConnected: (server: HyphaServer) => void = () => {},
   ) {}
 
   /** Starts connecting to Hypha ahead of the app's first request; a failure is retried at that request. */
@@ -166,7 +168,10 @@ export class AppServices {
     if (this.mode.kind !== "hypha") throw new BridgeError("E_BRIDGE", "no Hypha server in local mode");
     if (!this.server) {
       const connect = this.mode.connect;
-      this.server = connect(this.identity).catch((error: unknown) => {
+      this.server = connect(this.identity).then((server) => {
+        this.onConnected(server);
+        return server;
+      }, (error: unknown) => {
         this.server = undefined;
         throw new BridgeError("E_HYPHA", `could not connect the app to Hypha as client ${this.identity.clientId}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
       });

@@ -7,6 +7,7 @@ import { redact, registerSecret } from "../redact.js";
 import { AppServices, type ConnectRequest } from "./app-services.js";
 import { runExecution } from "./execute.js";
 import { installLateReplyGuard } from "./guard.js";
+import { installFastCalls, type FastCallStats } from "../hypha/fast-calls.js";
 import { AppEvents } from "./manager-api.js";
 import { pythonError, PythonFunctions, type AnyFunction, type PythonError } from "./python-functions.js";
 import type { BridgeHost, BridgeHostOptions, ExecuteResult } from "./types.js";
@@ -29,7 +30,10 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
   const ready = deferred<void>();
   const mainDone = deferred<void>();
   const closedSignal = deferred<void>();
-  const services = new AppServices(identity, mode);
+  let fastCalls: FastCallStats | undefined;
+  const services = new AppServices(identity, mode, (server) => {
+    fastCalls = installFastCalls(server, (fn, args, kwargs, context) => fns.callProxy(fn, args, kwargs, context), (line) => log("error", `bridge: ${line}`));
+  });
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let closed = false;
@@ -211,6 +215,9 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
       return appConnected;
     },
     registeredServices: () => services.registered(),
+    get fastCalls() {
+      return fastCalls;
+    },
     async waitForService(id, timeoutMs) {
       const waiter = services.whenRegistered(id);
       let timer: NodeJS.Timeout | undefined;

@@ -30,6 +30,7 @@ export class PythonFunctions {
   readonly table = new HostFunctionTable();
   readonly codec: HostCodec;
   private readonly released: FinalizationRegistry<string>;
+  private readonly takesContext = new WeakMap<AnyFunction, boolean>();
 
   constructor(private readonly deps: PythonFunctionDeps) {
     this.released = new FinalizationRegistry<string>((id) => deps.release(id));
@@ -44,6 +45,17 @@ export class PythonFunctions {
     return this.deps.request(message, blobs);
   }
 
+  /**
+   * Calls `fn` directly when it is one of this table's proxies (the fast call path), with real keyword
+   * arguments; `context` goes as `context=` to a require_context function. Undefined for other functions.
+   */
+  callProxy(fn: AnyFunction, args: unknown[], kwargs: Record<string, unknown> | undefined, context: Record<string, unknown> | undefined): Promise<unknown> | undefined {
+    const ref = (fn as { [PYTHON_REF]?: FunctionRef })[PYTHON_REF];
+    const takesContext = this.takesContext.get(fn);
+    if (!ref || takesContext === undefined) return undefined;
+    return this.call(ref, args, takesContext && context !== undefined ? { ...kwargs, context } : kwargs);
+  }
+
   /** A JS function that calls the Python function `ref`; with `takesContext` the last argument goes as `context=`. */
   proxy(ref: FunctionRef, takesContext = false): AnyFunction {
     const proxy = takesContext
@@ -53,6 +65,7 @@ export class PythonFunctions {
         }
       : (...args: unknown[]) => this.call(ref, args);
     Object.defineProperty(proxy, PYTHON_REF, { value: ref });
+    this.takesContext.set(proxy, takesContext);
     // hypha-rpc maps keyword arguments onto parameter names parsed from toString(): give it Python's.
     const params = [...(ref.params ?? []).filter((p) => IDENTIFIER.test(p)), ...(takesContext ? ["context"] : [])];
     Object.defineProperty(proxy, "toString", { value: () => `function (${params.join(", ")}) {}` });

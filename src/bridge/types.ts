@@ -76,6 +76,8 @@ export interface BridgeHostOptions {
   preconnect?: boolean;
 }
 
+import type { FastCallStats } from "../hypha/fast-calls.js";
+
 export interface BridgeHost {
   /** Resolves when the runner completed the handshake; rejects if the channel fails first. */
   readonly ready: Promise<void>;
@@ -85,6 +87,8 @@ export interface BridgeHost {
   readonly appConnected: boolean;
   /** Short ids ("default", ...) of the services the app registered. */
   registeredServices(): string[];
+  /** How calls from Hypha to the app's functions were answered (src/hypha/fast-calls.ts); undefined before the app's Hypha connection. */
+  readonly fastCalls: FastCallStats | undefined;
   /** Resolves once the app registered service `id` (short id); rejects on timeout, close, or app exit. */
   waitForService(id: string, timeoutMs: number): Promise<void>;
   /** Calls `method` of a service the app registered (worker side; used by `run --call`). */

@@ -24,11 +24,15 @@ def release():
     released.set()
     return True
 
+def reset():
+    released.clear()
+    return True
+
 def maybe_apply(f, x):
     return x if f is None else f(x)
 
 server = connect_to_server({"server_url": os.environ["HYPHA_SERVER_URL"]})
-server.register_service({"id": "default", "thread_name": thread_name, "wait_if": wait_if, "release": release, "maybe_apply": maybe_apply})
+server.register_service({"id": "default", "thread_name": thread_name, "wait_if": wait_if, "release": release, "reset": reset, "maybe_apply": maybe_apply})
 `;
 
 let app: RunningApp;
@@ -57,6 +61,22 @@ describe("sync calls run where they were read", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await call("release")).toBe(true);
     expect(await waiting).toBe("released");
+  });
+
+  it("runs every quick call of one read on the reading thread, not only the last", async () => {
+    for (let i = 0; i < 5; i += 1) await call("thread_name");
+    // Sent in one tick, so the worker writes them at once and the runner reads them together.
+    const names = await Promise.all(Array.from({ length: 20 }, () => call("thread_name")));
+    expect(names.filter((n) => n === "hypha-bridge-reader").length).toBeGreaterThanOrEqual(10);
+  });
+
+  it("never leaves the calls read behind a blocking one waiting: the next reader takes them over", async () => {
+    for (let i = 0; i < 5; i += 1) expect(await call("wait_if", false)).toBe("quick");
+    await call("reset");
+    // One read: the wait runs on the reading thread and blocks; the release behind it must still run.
+    const [waited, released] = await Promise.all([call("wait_if", true), call("release")]);
+    expect(released).toBe(true);
+    expect(waited).toBe("released");
   });
 
   it("lets such a call wait on a worker-side function (its answer is read by another thread)", async () => {

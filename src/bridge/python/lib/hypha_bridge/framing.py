@@ -31,8 +31,8 @@ def _dumps(message):
 
 
 class Channel:
-    """Reads frames on a thread and hands whole messages to on_message(message, blobs, last_of_read); for
-    the last message of a read it may return work (a callable) that the reading thread runs itself."""
+    """Reads frames on a thread and hands whole messages to on_message(message, blobs, may_inline), which
+    may return work (a callable) that the reading thread runs itself before it takes the next message."""
 
     def __init__(self, fd, on_message, on_close):
         self._fd = fd
@@ -47,6 +47,8 @@ class Channel:
         self._blob_lock = threading.Lock()
         self._rbuf = bytearray()
         self._rpending = {}
+        self._backlog = collections.deque()
+        self._backlog_lock = threading.Lock()
         self.leadership = Leadership(self._start_reader)
         self._reader = threading.Thread(target=self._read_loop, args=(self.leadership.claim(),), name="hypha-bridge-reader", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name="hypha-bridge-writer", daemon=True)
@@ -169,12 +171,15 @@ class Channel:
         threading.Thread(target=self._read_loop, args=(token,), name="hypha-bridge-reader", daemon=True).start()
 
     def _read_loop(self, token):
-        # The reading state lives on the channel: a call run inline can hand the reading to another thread.
+        # The reading state lives on the channel: a call run inline can hand the reading to another thread,
+        # which takes over the messages already read (the backlog) before it reads more.
         buf = self._rbuf
         pending = self._rpending
         error = None
         try:
             while True:
+                if not self._dispatch_backlog(token):
+                    return  # another thread reads now
                 data = os.read(self._fd, 1 << 20)
                 if not data:
                     break
@@ -205,15 +210,23 @@ class Channel:
                     else:
                         raise FramingError("unknown frame kind %d" % kind)
                 del buf[:offset]
-                last = len(messages) - 1
-                for i, (message, blobs) in enumerate(messages):
-                    # Only the last message of a read may run here: nothing read is left waiting behind it.
-                    work = self._on_message(message, blobs, i == last)
-                    if work is not None and not self.leadership.run_inline(token, work):
-                        return  # another thread reads now
+                with self._backlog_lock:
+                    self._backlog.extend(messages)
         except (OSError, ValueError, FramingError) as exc:
             error = exc
         self._shutdown(error)
+
+    def _dispatch_backlog(self, token):
+        """Hands the messages read so far to on_message in order; False once another thread leads (reads)."""
+        while True:
+            with self._backlog_lock:
+                if not self._backlog:
+                    return True
+                message, blobs = self._backlog.popleft()
+            # A quick call runs here; should it block, the watchdog hands the reading, backlog included, on.
+            work = self._on_message(message, blobs, True)
+            if work is not None and not self.leadership.run_inline(token, work):
+                return False
 
     def _shutdown(self, error=None):
         self.leadership.closed = True

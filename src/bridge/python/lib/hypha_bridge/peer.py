@@ -126,13 +126,13 @@ class Peer:
             self.notify({"t": "release", "ids": [fid]})
 
     # ---- incoming --------------------------------------------------------------------------------
-    def _on_message(self, message, blobs, last_of_read=False):
+    def _on_message(self, message, blobs, may_inline=False):
         kind = message.get("t")
         try:
             if kind in ("ok", "err"):
                 self._on_reply(message, blobs)
             elif kind == "call":
-                return self._on_call(message, blobs, last_of_read)
+                return self._on_call(message, blobs, may_inline)
             elif kind == "release":
                 self.table.release(message.get("ids", []))
             elif kind == "event":
@@ -169,7 +169,7 @@ class Peer:
             err = message.get("e") or {}
             future.set_exception(RemoteException(err.get("message") or "remote call failed"))
 
-    def _on_call(self, message, blobs, last_of_read=False):
+    def _on_call(self, message, blobs, may_inline=False):
         fid = message.get("fn")
         fn = self.table.get(fid)
         if fn is None:
@@ -180,7 +180,7 @@ class Peer:
 
         if inspect.iscoroutinefunction(fn):
             self._run_coroutine(message, fn(*args, **kwargs))
-        elif last_of_read and self.channel.leadership.may_inline(fid):
+        elif may_inline and self.channel.leadership.may_inline(fid):
             return lambda: self._run_sync(message, fn, args, kwargs, fid)  # see leader.py
         else:
             self._pool.submit(self._run_sync, message, fn, args, kwargs, fid)

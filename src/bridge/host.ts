@@ -6,6 +6,7 @@ import { BridgeError, describeError } from "../errors.js";
 import { redact, registerSecret } from "../redact.js";
 import { AppServices, type ConnectRequest } from "./app-services.js";
 import { runExecution } from "./execute.js";
+import { deferred } from "./deferred.js";
 import { installLateReplyGuard } from "./guard.js";
 import { installFastCalls, type FastCallStats } from "../hypha/fast-calls.js";
 import { AppEvents } from "./manager-api.js";
@@ -14,14 +15,6 @@ import type { BridgeHost, BridgeHostOptions, ExecuteResult } from "./types.js";
 import { createWire, PROTOCOL_VERSION, type WireMessage } from "./wire.js";
 
 interface Pending { resolve(value: unknown): void; reject(error: unknown): void }
-
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
-  promise.catch(() => {}); // consumers that await still see the rejection; nobody else crashes on it
-  return { promise, resolve, reject };
-}
 
 export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
   const { identity, mode, log } = options;

@@ -19,6 +19,7 @@ export const NAME = "bridge-direct";
 const BRIDGE = "bridge";
 const DIRECT = "direct";
 const WORKER_JS = "worker JS";
+const PIPE_FLOOR = "pipe floor";
 const TARGETS = { sequential: 1.1, concurrent200: 1.0, echo1MB: 1.1 };
 
 async function concurrentWall(service, n) {
@@ -58,6 +59,10 @@ export async function run() {
     const jsId = "bench-worker-js";
     await worker.registerJsService({ server_url: server.url, workspace: WS, client_id: jsId, token: server.tokenFor(jsId) });
     services[WORKER_JS] = await caller.getService(`${WS}/${jsId}:default`);
+    // Floor of any process hop: the same JS client, its add/echo answered by a minimal Python loop over fd 3.
+    const floorId = "bench-pipe-floor";
+    await worker.registerPipeFloorService({ server_url: server.url, workspace: WS, client_id: floorId, token: server.tokenFor(floorId) });
+    services[PIPE_FLOOR] = await caller.getService(`${WS}/${floorId}:default`);
     for (const [name, s] of Object.entries(services)) if ((await s.add(2, 3)) !== 5) throw new Error(`${name}: add(2, 3) did not answer 5`);
     for (let i = 0; i < iterations(30, 2); i += 1) for (const s of Object.values(services)) await s.add(i, 1);
 
@@ -92,6 +97,7 @@ export async function run() {
     const parts = { sequential: stat(sequential), concurrent200: stat(concurrent), echo1MB: stat(echo) };
     const ratios = Object.fromEntries(Object.entries(parts).map(([k, s]) => [k, ratio(s[BRIDGE].median, s[DIRECT].median)]));
     const floor = Object.fromEntries(Object.entries(parts).map(([k, s]) => [k, ratio(s[WORKER_JS].median, s[DIRECT].median)]));
+    const pipeFloor = Object.fromEntries(Object.entries(parts).map(([k, s]) => [k, ratio(s[PIPE_FLOOR].median, s[DIRECT].median)]));
     const met = Object.fromEntries(Object.entries(ratios).map(([k, r]) => [k, r !== null && r <= TARGETS[k]]));
     const labels = { sequential: "sequential add()", concurrent200: "200 concurrent add() (wall)", echo1MB: "1 MB echo" };
     return {
@@ -99,18 +105,20 @@ export async function run() {
       unit: "ms",
       stats: Object.fromEntries(Object.entries(parts).flatMap(([k, s]) => Object.entries(s).map(([variant, v]) => [`${variant}: ${labels[k]}`, v]))),
       figures: {
-        medianMs: Object.fromEntries(Object.entries(parts).map(([k, s]) => [k, { bridge: s[BRIDGE].median, direct: s[DIRECT].median, workerJs: s[WORKER_JS].median }])),
+        medianMs: Object.fromEntries(Object.entries(parts).map(([k, s]) => [k, { bridge: s[BRIDGE].median, direct: s[DIRECT].median, workerJs: s[WORKER_JS].median, pipeFloor: s[PIPE_FLOOR].median }])),
         ratios,
         workerJsRatios: floor,
+        pipeFloorRatios: pipeFloor,
         targets: TARGETS,
         met,
         directClient: client.kind,
       },
       targetMet: Object.values(met).every(Boolean),
-      summary: Object.keys(parts).map((k) => `${labels[k]}: bridge ${ms(parts[k][BRIDGE].median)} vs direct ${ms(parts[k][DIRECT].median)}: ×${ratios[k]} (target ≤ ${TARGETS[k]}×) → ${met[k] ? "met" : "NOT met"}; worker JS (no bridge hop) ${ms(parts[k][WORKER_JS].median)}: ×${floor[k]}`),
+      summary: Object.keys(parts).map((k) => `${labels[k]}: bridge ${ms(parts[k][BRIDGE].median)} vs direct ${ms(parts[k][DIRECT].median)}: ×${ratios[k]} (target ≤ ${TARGETS[k]}×) → ${met[k] ? "met" : "NOT met"}; worker JS (no bridge hop) ${ms(parts[k][WORKER_JS].median)}: ×${floor[k]}; pipe floor ${ms(parts[k][PIPE_FLOOR].median)}: ×${pipeFloor[k]}`),
       notes: [
         "Bridged path: caller → server → the app's hypha-rpc JS client inside the worker → framed pipe (fd 3) → Python runner → back. Direct path: caller → server → the app's own Python client.",
         "worker JS: the same add/echo in JS, registered by a hypha-rpc client inside the worker's process: what the worker's hypha-rpc costs without the bridge hop (the floor of the bridged path while the worker answers through hypha-rpc).",
+        "pipe floor: that JS client's add/echo sent over the bridge's framing (fd 3) to a minimal Python loop (bench/lib/pipe-floor.py: read, parse, answer; no runner, threads or codec): the least any design pays that runs the app's Python in its own process beside the worker. bridge vs pipe floor is the bridge's own cost; pipe floor vs direct is the hop's.",
         "The worker runs in its own Node process (bench/lib/worker-process.mjs), as in production; the test server and the caller share the benchmark's process for both paths.",
         `Direct side: ${client.label}, running the same fixtures/apps/service/main.py.`,
         client.kind === "bench" ? "The benchmark's client does less per call than the real hypha_rpc (no heartbeats, schemas or reconnection), so the ratios are if anything pessimistic for the bridge." : "",

@@ -69,7 +69,7 @@ function summaryRows(name, r) {
       ];
     case "bridge-direct": {
       const label = { sequential: "sequential call", concurrent200: "200 concurrent calls", echo1MB: "1 MB echo" };
-      return Object.keys(label).filter((k) => f.ratios?.[k] !== undefined).map((k) => [name, `${label[k]}: ×${f.ratios[k]} of direct (${fmt(f.medianMs[k].bridge)} vs ${fmt(f.medianMs[k].direct)} ms; direct: ${f.directClient === "real" ? "real hypha_rpc" : "bench client"})`, `≤ ${f.targets[k]}×`, status(f.met[k])]);
+      return Object.keys(label).filter((k) => f.ratios?.[k] !== undefined).map((k) => [name, `${label[k]}: ×${f.ratios[k]} of direct (${fmt(f.medianMs[k].bridge)} vs ${fmt(f.medianMs[k].direct)} ms; direct: ${f.directClient === "real" ? "real hypha_rpc" : "bench client"}${f.pipeFloorRatios?.[k] !== undefined ? `; floor of a process hop ×${f.pipeFloorRatios[k]}` : ""})`, `≤ ${f.targets[k]}×`, status(f.met[k])]);
     }
     case "memory":
       return [

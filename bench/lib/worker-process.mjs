@@ -1,7 +1,9 @@
 /**
  * A CondaWorker in its own Node process, as in production (`hypha-conda-worker serve` is not the server's
  * or a caller's process), driven over IPC: {cmd: "start", config} → {sessionId} | {error}; {cmd: "js", config}
- * (a hypha-rpc client of this process registers add/echo in JS, the reference without the bridge); {cmd: "exit"}.
+ * (a hypha-rpc client of this process registers add/echo in JS, the reference without the bridge); {cmd: "floor",
+ * config} (the same, but add/echo go over the bridge's framing to bench/lib/pipe-floor.py: the least a process
+ * hop costs); {cmd: "exit"}.
  * BENCH_WORKER_EXEC_ARGV (space-separated) adds Node flags, e.g. `--cpu-prof --cpu-prof-dir=DIR`.
  */
 import path from "node:path";
@@ -9,6 +11,7 @@ import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { cleanupTemp, loadDist, makeTemp } from "./common.mjs";
 import { createBenchEnvManager } from "./env.mjs";
+import { startPipeFloor } from "./pipe-floor.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -27,6 +30,7 @@ export function forkWorkerProcess() {
   return {
     start: async (config) => (await ask({ cmd: "start", config })).sessionId,
     registerJsService: async (config) => { await ask({ cmd: "js", config }); },
+    registerPipeFloorService: async (config) => { await ask({ cmd: "floor", config }); },
     exit: async () => {
       if (child.exitCode !== null) return;
       const gone = new Promise((resolve) => child.once("exit", resolve));
@@ -42,6 +46,7 @@ async function serveChild() {
   const worker = new dist.CondaWorker({ env, workingDir: makeTemp("worker-process-work"), stopGraceMs: 2_000 });
   const sessions = [];
   const clients = [];
+  const floors = [];
   process.on("message", async (m) => {
     try {
       if (m.cmd === "start") {
@@ -53,7 +58,15 @@ async function serveChild() {
         clients.push(client);
         await client.registerService({ id: "default", config: { visibility: "public" }, add: (a, b) => a + b, echo: (v) => v });
         process.send({ ok: true });
+      } else if (m.cmd === "floor") {
+        const floor = startPipeFloor();
+        floors.push(floor);
+        const client = await dist.connectToHypha(m.config);
+        clients.push(client);
+        await client.registerService({ id: "default", config: { visibility: "public" }, add: (a, b) => floor.add(a, b), echo: (v) => floor.echo(v) });
+        process.send({ ok: true });
       } else if (m.cmd === "exit") {
+        for (const floor of floors) floor.stop();
         for (const id of sessions) await worker.stop(id).catch(() => undefined);
         for (const client of clients) await client.disconnect().catch(() => undefined);
         await worker.shutdown().catch(() => undefined);

@@ -9,6 +9,7 @@
  * Written against hypha-rpc 0.21.40 (pinned); see docs/bridge.md, "Fast calls".
  */
 import { encode } from "@msgpack/msgpack";
+import { describeError } from "../errors.js";
 import type { HyphaServer } from "./connect.js";
 import { isWirePlain } from "./wire-plain.js";
 
@@ -85,8 +86,9 @@ export function installFastCalls(server: HyphaServer, callFast: FastCaller, onEr
   if (!handlers || index < 0) return undefined;
   const stats: FastCallStats = { fast: 0, delegated: 0, slowReplies: 0 };
   const me = () => (rpc._local_workspace ? `${rpc._local_workspace}/${rpc._client_id}` : String(rpc._client_id));
+  const failed = (what: string) => (error: unknown) => onError(`${what}: ${describeError(error)}`);
   const emit = (main: Record<string, unknown>, extra: Record<string, unknown>) =>
-    rpc._emit_message!(pack(main, extra)).catch((error: unknown) => onError(`could not send ${String(main.method)}: ${(error as Error)?.message ?? String(error)}`));
+    rpc._emit_message!(pack(main, extra)).catch(failed(`could not send ${String(main.method)}`));
 
   // hypha-rpc's own way to answer, for what the fast path does not encode itself.
   const settleSlowly = async (data: MethodMessage, remoteWs: string, localWs: string, kind: "resolve" | "reject", value: unknown) => {
@@ -128,7 +130,7 @@ export function installFastCalls(server: HyphaServer, callFast: FastCaller, onEr
     if (!reply) return false;
     stats.fast += 1;
     if (!data.promise) {
-      reply.catch((error: unknown) => onError(`${data.method} failed: ${(error as Error)?.message ?? String(error)}`));
+      reply.catch(failed(`${data.method} failed`));
       return true;
     }
     const session = data.session as string;
@@ -143,15 +145,15 @@ export function installFastCalls(server: HyphaServer, callFast: FastCaller, onEr
         if (isWirePlain([result])) {
           const message = pack({ type: "method", from: me(), to: data.from, method: `${session}.resolve`, parent: session }, { args: [result] });
           if (message.length <= (rpc._long_message_chunk_size ?? 256 * 1024) + 1024) {
-            rpc._emit_message!(message).catch((error: unknown) => onError(`could not send the reply of ${String(data.method)}: ${(error as Error)?.message ?? String(error)}`));
+            rpc._emit_message!(message).catch(failed(`could not send the reply of ${data.method}`));
             return;
           }
         }
-        settleSlowly(data, remoteWs, localWs, "resolve", result).catch((error: unknown) => onError(`could not send the reply of ${String(data.method)}: ${(error as Error)?.message ?? String(error)}`));
+        settleSlowly(data, remoteWs, localWs, "resolve", result).catch(failed(`could not send the reply of ${data.method}`));
       },
       (error: unknown) => {
         if (beat) clearInterval(beat);
-        settleSlowly(data, remoteWs, localWs, "reject", error).catch((e: unknown) => onError(`could not send the error of ${String(data.method)}: ${(e as Error)?.message ?? String(e)}`));
+        settleSlowly(data, remoteWs, localWs, "reject", error).catch(failed(`could not send the error of ${data.method}`));
       },
     );
     return true;
@@ -162,7 +164,7 @@ export function installFastCalls(server: HyphaServer, callFast: FastCaller, onEr
     try {
       handled = tryFast(data);
     } catch (error) {
-      onError(`fast call path: ${(error as Error)?.message ?? String(error)}; handing the call to hypha-rpc`);
+      onError(`fast call path: ${describeError(error)}; handing the call to hypha-rpc`);
     }
     if (handled) return undefined;
     stats.delegated += 1;

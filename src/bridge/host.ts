@@ -4,12 +4,14 @@
  */
 import { BridgeError, describeError } from "../errors.js";
 import { redact, registerSecret } from "../redact.js";
+import type { HyphaServer } from "../hypha/connect.js";
 import { AppServices, type ConnectRequest } from "./app-services.js";
 import { runExecution } from "./execute.js";
 import { deferred } from "./deferred.js";
 import { installLateReplyGuard } from "./guard.js";
 import { installFastCalls, type FastCallStats } from "../hypha/fast-calls.js";
 import { AppEvents } from "./manager-api.js";
+import { AppSocket, appSocketFromEnv } from "./socket/app-socket.js";
 import { pythonError, PythonFunctions, type AnyFunction, type PythonError } from "./python-functions.js";
 import type { BridgeHost, BridgeHostOptions, ExecuteResult } from "./types.js";
 import { createWire, PROTOCOL_VERSION, type WireMessage } from "./wire.js";
@@ -23,8 +25,19 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
   const ready = deferred<void>();
   const mainDone = deferred<void>();
   const closedSignal = deferred<void>();
+  const fns = new PythonFunctions({
+    request: (message, blobs) => request(message, blobs).reply,
+    release: (id) => {
+      if (!wire.closed) wire.send({ t: "release", ids: [id] });
+    },
+  });
   let fastCalls: FastCallStats | undefined;
-  const services = new AppServices(identity, mode, (server) => {
+  // The app's Python holds its own socket to Hypha unless the operator keeps it in the worker.
+  const appSocket = mode.kind === "hypha" && (options.appSocket ?? appSocketFromEnv())
+    ? new AppSocket({ send: (m, b) => sendQuietly(m, b), server: (): Promise<HyphaServer> | undefined => services.connection(), fns, log })
+    : undefined;
+  const serviceMode = appSocket && mode.kind === "hypha" ? { kind: "hypha" as const, connect: (id: typeof identity) => mode.connect(id, appSocket.transport) } : mode;
+  const services = new AppServices(identity, serviceMode, (server) => {
     fastCalls = installFastCalls(server, (fn, args, kwargs, context) => fns.callProxy(fn, args, kwargs, context), (line) => log("error", `bridge: ${line}`));
   });
   const pending = new Map<number, Pending>();
@@ -34,13 +47,16 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
   let appConnected = false;
   let handshaken = false;
 
-  const fns = new PythonFunctions({
-    request: (message, blobs) => request(message, blobs).reply,
-    release: (id) => {
-      if (!wire.closed) wire.send({ t: "release", ids: [id] });
-    },
-  });
   const { codec, table } = fns;
+  const sendQuietly = (message: WireMessage, blobs?: Uint8Array[]): boolean => {
+    if (wire.closed) return false;
+    try {
+      wire.send(message, blobs);
+      return true;
+    } catch {
+      return false;
+    }
+  };
 
   // Events of the app's Hypha connection go to the app as notifications, in the order they arrive.
   const events = new AppEvents((event, data) => {
@@ -96,11 +112,15 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
         const service = payload as Record<string, unknown>;
         if (!service || typeof service !== "object") throw new BridgeError("E_BRIDGE", "register_service: the service must be a dict");
         const info = await services.register(fns.withContext(service));
+        const connection = services.connection();
+        if (appSocket && connection) appSocket.publish(await connection, String(service.id));
         log("info", `app registered service ${String(info.id)}`);
         return info;
       }
       case "unregister":
-        return services.unregister(String(message.sid));
+        await services.unregister(String(message.sid));
+        appSocket?.withdraw(String(message.sid).split(/[:/]/).pop()!);
+        return null;
       case "get_service":
         return services.getService(String(message.sid), (payload ?? {}) as Record<string, unknown>);
       case "list_services":
@@ -127,6 +147,7 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
   };
 
   const onMessage = (message: WireMessage, blobs: Uint8Array[]) => {
+    if (appSocket && handshaken && message.t.startsWith("sock_") && appSocket.handle(message, blobs)) return;
     if (!handshaken) {
       if (message.t !== "hello") return failChannel(new BridgeError("E_BRIDGE", `the runner sent ${JSON.stringify(message.t)} before its hello; is the app's python running the bridge runner?`));
       if (message.protocol !== PROTOCOL_VERSION) {
@@ -189,6 +210,7 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
       if (error) log("error", `bridge: ${error.message}`);
     }
     failAll(closeReason);
+    appSocket?.closeAll("the app's process ended");
     table.clear();
     events.clear();
     closedSignal.resolve();
@@ -210,6 +232,10 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
     registeredServices: () => services.registered(),
     get fastCalls() {
       return fastCalls;
+    },
+    async appSocketStats() {
+      if (!appSocket || closed) return undefined;
+      return (await request({ t: "sock_stats" }).reply) as { fast: number; forwarded: number };
     },
     async waitForService(id, timeoutMs) {
       const waiter = services.whenRegistered(id);
@@ -241,6 +267,8 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
       return runExecution({ request: (m) => request(m), notify: (m) => { if (!wire.closed) wire.send(m); } }, code, timeoutMs);
     },
     async close(reason) {
+      // The app's own socket carries the unregister and disconnect: send them while the app still runs.
+      if (!closed && appSocket?.carrying) await services.disconnect();
       if (!closed) {
         closed = true;
         closeReason = reason;

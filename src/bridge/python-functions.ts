@@ -56,6 +56,13 @@ export class PythonFunctions {
     return this.call(ref, args, takesContext && context !== undefined ? { ...kwargs, context } : kwargs);
   }
 
+  /** The Python function behind proxy `fn` (its id) and whether it takes `context=`; undefined for other functions. */
+  describeProxy(fn: AnyFunction): { id: string; takesContext: boolean } | undefined {
+    const ref = (fn as { [PYTHON_REF]?: FunctionRef })[PYTHON_REF];
+    const takesContext = this.takesContext.get(fn);
+    return ref && takesContext !== undefined ? { id: ref.id, takesContext } : undefined;
+  }
+
   /** A JS function that calls the Python function `ref`; with `takesContext` the last argument goes as `context=`. */
   proxy(ref: FunctionRef, takesContext = false): AnyFunction {
     const proxy = takesContext

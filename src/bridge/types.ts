@@ -5,6 +5,7 @@
  */
 import type { Duplex } from "node:stream";
 import type { HyphaServer } from "../hypha/connect.js";
+import type { SocketTransport } from "./socket/app-socket.js";
 
 /** Who the app is on Hypha: taken from the start config. */
 export interface AppIdentity {
@@ -21,7 +22,7 @@ export interface AppIdentity {
 /** Where the services an app registers go. */
 export type ServiceMode =
   /** Production: the worker connects to Hypha as the app's client and registers the services there. */
-  | { kind: "hypha"; connect: (identity: AppIdentity) => Promise<HyphaServer> }
+  | { kind: "hypha"; connect: (identity: AppIdentity, transport?: SocketTransport) => Promise<HyphaServer> }
   /** Local (`run` without a server): services live in the worker; get_service fails with a clear error. */
   | { kind: "local" };
 
@@ -74,6 +75,12 @@ export interface BridgeHostOptions {
    * never imports it and connects as its client itself.
    */
   preconnect?: boolean;
+  /**
+   * Let the app's Python hold its own socket to Hypha, carrying the worker's hypha-rpc traffic and
+   * answering calls to its plain functions itself (hypha mode only; default true). False keeps the socket
+   * in the worker, as before 0.2.
+   */
+  appSocket?: boolean;
 }
 
 import type { FastCallStats } from "../hypha/fast-calls.js";
@@ -89,6 +96,8 @@ export interface BridgeHost {
   registeredServices(): string[];
   /** How calls from Hypha to the app's functions were answered (src/hypha/fast-calls.ts); undefined before the app's Hypha connection. */
   readonly fastCalls: FastCallStats | undefined;
+  /** The app's own counters when it holds its socket (calls it answered, messages it passed on); else undefined. */
+  appSocketStats(): Promise<{ fast: number; forwarded: number } | undefined>;
   /** Resolves once the app registered service `id` (short id); rejects on timeout, close, or app exit. */
   waitForService(id: string, timeoutMs: number): Promise<void>;
   /** Calls `method` of a service the app registered (worker side; used by `run --call`). */

@@ -72,6 +72,46 @@ function pack(main: Record<string, unknown>, extra: Record<string, unknown>): Ui
   return out;
 }
 
+// hypha-rpc's own way to answer, for what the fast path does not encode itself.
+async function settleWithRpc(rpc: RpcInternals, data: MethodMessage, remoteWs: string, localWs: string, kind: "resolve" | "reject", value: unknown): Promise<void> {
+  const promise = (await rpc._decode!(rpc._expand_promise!(data), data.session, data.parent, remoteWs, localWs)) as Record<string, (v: unknown) => Promise<unknown>>;
+  await promise[kind]!(value);
+}
+
+/**
+ * Answers call `data` (a decoded hypha-rpc method message that was answered elsewhere, e.g. by the app's
+ * own socket) through `server`'s hypha-rpc: `kind` with `value`, as its promise callbacks would.
+ */
+export async function settleCallWithRpc(server: HyphaServer, data: Record<string, unknown>, kind: "resolve" | "reject", value: unknown): Promise<void> {
+  const rpc = (server as { rpc?: RpcInternals }).rpc;
+  if (!rpc || REQUIRED.some((key) => !rpc[key])) throw new Error("this hypha-rpc lacks the internals to answer a call on its behalf");
+  const message = data as MethodMessage;
+  if (!message.promise) return;
+  const remoteWs = typeof message.from === "string" ? message.from.split("/")[0]! : "";
+  const to = typeof message.to === "string" ? (message.to.includes("/") ? message.to : `${remoteWs}/${message.to}`) : "";
+  const ownWs = rpc._local_workspace;
+  await settleWithRpc(rpc, message, remoteWs, ownWs || to.split("/")[0]!, kind, value);
+}
+
+/** Each function path (`services.<id>.<fn…>`) of registered service `serviceId` with its hypha-rpc annotation. */
+export function serviceFunctions(server: HyphaServer, serviceId: string): Array<{ path: string; fn: (...args: unknown[]) => unknown; visibility?: string; requireContext: boolean; trusted: boolean }> {
+  const rpc = (server as { rpc?: RpcInternals }).rpc;
+  const service = rpc?._object_store ? lookup(rpc._object_store, `services.${serviceId}`) : undefined;
+  const found: Array<{ path: string; fn: (...args: unknown[]) => unknown; visibility?: string; requireContext: boolean; trusted: boolean }> = [];
+  const walk = (value: unknown, path: string, depth: number) => {
+    if (!value || typeof value !== "object" || depth > 8) return;
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+      if (key.includes(".")) continue; // not addressable as a method path
+      if (typeof item === "function") {
+        const annotation = rpc?._method_annotations?.get(item);
+        if (annotation) found.push({ path: `${path}.${key}`, fn: item as (...args: unknown[]) => unknown, visibility: annotation.visibility, requireContext: Boolean(annotation.require_context), trusted: Boolean(annotation.trusted_keys) });
+      } else if (key !== "config") walk(item, `${path}.${key}`, depth + 1);
+    }
+  };
+  walk(service, `services.${serviceId}`, 0);
+  return found;
+}
+
 /**
  * Installs the fast path on `server`'s hypha-rpc instance, in place of its "method" handler (so its place
  * among other handlers stays the same). Returns the counters, or undefined when this hypha-rpc lacks the
@@ -90,11 +130,9 @@ export function installFastCalls(server: HyphaServer, callFast: FastCaller, onEr
   const emit = (main: Record<string, unknown>, extra: Record<string, unknown>) =>
     rpc._emit_message!(pack(main, extra)).catch(failed(`could not send ${String(main.method)}`));
 
-  // hypha-rpc's own way to answer, for what the fast path does not encode itself.
-  const settleSlowly = async (data: MethodMessage, remoteWs: string, localWs: string, kind: "resolve" | "reject", value: unknown) => {
+  const settleSlowly = (data: MethodMessage, remoteWs: string, localWs: string, kind: "resolve" | "reject", value: unknown) => {
     stats.slowReplies += 1;
-    const promise = (await rpc._decode!(rpc._expand_promise!(data), data.session, data.parent, remoteWs, localWs)) as Record<string, (v: unknown) => Promise<unknown>>;
-    await promise[kind]!(value);
+    return settleWithRpc(rpc, data, remoteWs, localWs, kind, value);
   };
 
   const tryFast = (raw: unknown): boolean => {

@@ -1,5 +1,8 @@
 /** Production defaults of the worker: the real Session class and Hypha as the app's service host. */
 import type { ServiceMode, AppIdentity } from "../bridge/types.js";
+import WebSocket from "ws";
+import type { SocketTransport } from "../bridge/socket/app-socket.js";
+import type { WebSocketClass } from "../bridge/socket/tunnel-socket.js";
 import { connectToHypha } from "../hypha/connect.js";
 import { insecureConnectOptions } from "../hypha/insecure-websocket.js";
 import type { SessionDeps, StartConfig } from "../session/types.js";
@@ -9,14 +12,18 @@ import type { WorkerSession } from "./conda-worker.js";
 export function defaultServiceMode(): ServiceMode {
   return {
     kind: "hypha",
-    connect: (identity: AppIdentity) =>
-      connectToHypha({
+    connect: (identity: AppIdentity, transport?: SocketTransport) => {
+      const insecure = identity.disableSsl ? insecureConnectOptions() : undefined;
+      const fallback = (insecure?.WebSocketClass ?? WebSocket) as WebSocketClass;
+      return connectToHypha({
         server_url: identity.serverUrl,
         workspace: identity.workspace,
         client_id: identity.clientId,
         ...(identity.token ? { token: identity.token } : {}),
-        ...(identity.disableSsl ? insecureConnectOptions() : {}),
-      }),
+        ...(insecure ?? {}),
+        ...(transport ? { WebSocketClass: transport(fallback, Boolean(identity.disableSsl)) } : {}),
+      });
+    },
   };
 }
 

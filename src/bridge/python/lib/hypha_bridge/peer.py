@@ -34,6 +34,7 @@ class Peer:
         self.closed = threading.Event()
         self.close_error = None
         self.executor = None  # set by the runner (execute support)
+        self._sockets = None  # the app's own sockets to Hypha, made on the worker's first sock_open
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def start(self, info):
@@ -143,6 +144,8 @@ class Peer:
                 self.executor.submit(message)
             elif kind == "interrupt":
                 self.executor.interrupt(message.get("target"))
+            elif isinstance(kind, str) and (kind.startswith("sock_") or kind == "fast_table"):
+                self._socket_links().handle(message, blobs)
             elif kind == "welcome":
                 self.welcome.set_result(message)
             elif kind == "reject":
@@ -176,6 +179,25 @@ class Peer:
             raise LookupError("function %r is not (or no longer) available in the app" % message.get("fn"))
         args = self.codec.decode(message.get("args") or [], blobs)
         kwargs = dict(self.codec.decode(message.get("kw") or {}, blobs))
+        return self._dispatch_call(message, fn, fid, args, kwargs, may_inline)
+
+    def call_direct(self, fid, args, kwargs, make_sink):
+        """Runs app function `fid` for a call that arrived on the app's own socket; its answer goes to the
+        sink that make_sink() returns. False when `fid` is gone (then the worker's hypha-rpc takes the call)."""
+        fn = self.table.get(fid)
+        if fn is None:
+            return False
+        self._dispatch_call({"t": "call", "fn": fid, "_sink": make_sink()}, fn, fid, args, kwargs, False)
+        return True
+
+    def _socket_links(self):
+        if self._sockets is None:
+            from .socket.link import SocketLinks
+
+            self._sockets = SocketLinks(self)
+        return self._sockets
+
+    def _dispatch_call(self, message, fn, fid, args, kwargs, may_inline):
         import inspect  # cached in sys.modules after the first call
 
         if inspect.iscoroutinefunction(fn):
@@ -234,6 +256,9 @@ class Peer:
             return self._loop
 
     def _reply_ok(self, message, value):
+        sink = message.get("_sink")
+        if sink is not None:
+            return sink.ok(value)
         if message.get("id") is None:
             return
         blobs = []
@@ -254,6 +279,9 @@ class Peer:
         self._reply_error(message, type(exc).__name__, str(exc), tb)
 
     def _reply_error(self, message, etype, text, tb):
+        sink = message.get("_sink")
+        if sink is not None:
+            return sink.error(etype, text, tb)
         if message.get("id") is None or message.get("t") in ("ok", "err"):
             sys.stderr.write("hypha bridge: %s: %s\n" % (etype, text))
             return

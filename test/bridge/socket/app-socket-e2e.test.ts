@@ -1,0 +1,113 @@
+/**
+ * The app's own socket to Hypha (src/bridge/socket/, hypha_bridge/socket/): the app's Python holds the
+ * connection, the worker's hypha-rpc speaks through it, and calls to plain functions are answered by the
+ * app without a hop through the worker (counted by the app). Keyword arguments, caller context,
+ * heartbeats past the caller's method_timeout, and everything the app leaves to the worker (callbacks,
+ * errors, 1 MB replies, a protected service called from another workspace) behave as hypha-rpc's.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectToHypha, type HyphaServer } from "../../../src/hypha/connect.js";
+import { defaultServiceMode } from "../../../src/worker/defaults.js";
+import { startHyphaTestServer, type HyphaTestServer } from "../../support/hypha-server.js";
+import { localIdentity, startApp, type RunningApp } from "../helpers.js";
+
+const WS = "ws-user-carol";
+const APP = `
+import asyncio, os, time
+from hypha_rpc import connect_to_server
+
+def scaled(x, factor=2):
+    return x * factor
+
+async def anap(seconds):
+    await asyncio.sleep(seconds)
+    return "rested"
+
+def caller_of(context=None):
+    return {"ws": context["ws"], "from": context["from"]}
+
+def fail():
+    raise KeyError("no such thing")
+
+async def main():
+    server = await connect_to_server({"server_url": os.environ["HYPHA_SERVER_URL"], "workspace": os.environ["HYPHA_WORKSPACE"],
+        "client_id": os.environ["HYPHA_CLIENT_ID"], "token": os.environ["HYPHA_TOKEN"]})
+    await server.register_service({"id": "default", "config": {"visibility": "public"}, "scaled": scaled, "anap": anap,
+        "nap": lambda s: time.sleep(s) or "slept", "echo": lambda v: v, "apply": lambda f, x: f(x), "fail": fail,
+        "info": lambda: {"pi": 3.5, "list": [1, None, "x"], "raw": b"ab"}})
+    await server.register_service({"id": "ctx", "config": {"visibility": "public", "require_context": True}, "caller_of": caller_of})
+    await server.serve()
+
+asyncio.run(main())
+`;
+
+type Service = Record<string, (...args: unknown[]) => Promise<unknown>>;
+let server: HyphaTestServer;
+let app: RunningApp;
+let caller: HyphaServer;
+let svc: Service;
+const clientId = "socket-app";
+const stats = async () => (await app.host.appSocketStats())!;
+
+beforeAll(async () => {
+  server = await startHyphaTestServer();
+  app = startApp(APP, {
+    identity: localIdentity({ serverUrl: server.url, workspace: WS, clientId, token: server.issueToken({ workspace: WS, clientId, userId: "carol" }) }),
+    mode: defaultServiceMode(),
+  });
+  await app.host.waitForService("ctx", 15_000);
+  // method_timeout 1 s: hypha-rpc asks for a heartbeat every 0.5 s and gives up after 1 s without one.
+  caller = await connectToHypha({ server_url: server.url, workspace: WS, client_id: "socket-caller", token: server.issueToken({ workspace: WS, clientId: "socket-caller", userId: "carol" }), method_timeout: 1 });
+  svc = (await caller.getService(`${WS}/${clientId}:default`)) as unknown as Service;
+});
+afterAll(async () => {
+  await caller?.disconnect().catch(() => undefined);
+  await app?.stop();
+  await server?.stop();
+});
+
+describe("the app's own socket to Hypha", () => {
+  it("answers plain calls in the app, with the values hypha-rpc would deliver, none through the worker", async () => {
+    const before = await stats();
+    const workerBefore = { ...app.host.fastCalls! };
+    expect(await svc.scaled!(3, 5)).toBe(15);
+    expect(await svc.info!()).toEqual({ pi: 3.5, list: [1, null, "x"], raw: new Uint8Array([97, 98]) });
+    expect(await Promise.all(Array.from({ length: 50 }, (_, i) => svc.scaled!(i, 1)))).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect((await stats()).fast - before.fast).toBe(52);
+    expect(app.host.fastCalls).toEqual(workerBefore);
+  });
+
+  it("passes keyword arguments to Python as keywords, so its defaults apply", async () => {
+    expect(await svc.scaled!({ x: 4, _rkwargs: true })).toBe(8);
+    expect(await svc.scaled!({ x: 4, factor: 3, _rkwargs: true })).toBe(12);
+  });
+
+  it("gives require_context functions the caller's context, set by the server", async () => {
+    const before = await stats();
+    const ctx = (await caller.getService(`${WS}/${clientId}:ctx`)) as unknown as Service;
+    expect(await ctx.caller_of!()).toEqual({ ws: WS, from: `${WS}/socket-caller` });
+    expect((await stats()).fast - before.fast).toBe(1);
+  });
+
+  it("keeps a call alive past the caller's method_timeout with heartbeats, sync and async", async () => {
+    expect(await svc.nap!(2.2)).toBe("slept");
+    expect(await svc.anap!(2.2)).toBe("rested");
+  }, 20_000);
+
+  it("leaves callbacks, errors and replies too large for one message to the worker's hypha-rpc, and they work", async () => {
+    const before = await stats();
+    expect(await svc.apply!((x: number) => x * 3, 7)).toBe(21);
+    expect((await stats()).forwarded - before.forwarded).toBeGreaterThanOrEqual(1);
+    const error = (await svc.fail!().catch((e: unknown) => e)) as Error;
+    expect(String(error)).toContain("no such thing");
+    expect(error.message + (error.stack ?? "")).toMatch(/Traceback[\s\S]*main\.py", line \d+, in fail/);
+    const mb = new Uint8Array(1024 * 1024).map((_, i) => i % 251);
+    const back = (await svc.echo!(mb)) as Uint8Array;
+    expect(Buffer.compare(Buffer.from(back), Buffer.from(mb))).toBe(0);
+  });
+
+  it("carries the app's own calls to the server (get_service, list_services) through the worker's hypha-rpc", async () => {
+    const listed = await caller.listServices({ workspace: WS });
+    expect(listed.map((s) => String(s.id))).toContain(`${WS}/${clientId}:default`);
+  });
+});

@@ -111,6 +111,8 @@ class Peer:
         """The result of a request, waiting at most method_timeout seconds (None: no limit)."""
         if not future.done():
             self.channel.leadership.hand_off_if_inline()  # the answer must be read by someone else
+            if self._sockets is not None:
+                self._sockets.hand_off_if_inline()
         try:
             return future.result(timeout=self.method_timeout)
         except concurrent.futures.TimeoutError:
@@ -183,12 +185,13 @@ class Peer:
 
     def call_direct(self, fid, args, kwargs, make_sink):
         """Runs app function `fid` for a call that arrived on the app's own socket; its answer goes to the
-        sink that make_sink() returns. False when `fid` is gone (then the worker's hypha-rpc takes the call)."""
+        sink that make_sink() returns. False when `fid` is gone (then the worker's hypha-rpc takes the call),
+        work (a callable) for the socket's reading thread to run itself (a quick sync function), else True."""
         fn = self.table.get(fid)
         if fn is None:
             return False
-        self._dispatch_call({"t": "call", "fn": fid, "_sink": make_sink()}, fn, fid, args, kwargs, False)
-        return True
+        work = self._dispatch_call({"t": "call", "fn": fid, "_sink": make_sink()}, fn, fid, args, kwargs, True)
+        return True if work is None else work
 
     def _socket_links(self):
         if self._sockets is None:

@@ -8,14 +8,17 @@ class Heartbeats:
         self._cond = threading.Condition()
         self._due = {}  # key -> [next due time, interval, send]
         self._thread = None
+        self._wake_at = None  # when the thread wakes next (None: not waiting)
 
     def add(self, key, interval, send):
         with self._cond:
-            self._due[key] = [time.monotonic() + interval, interval, send]
+            due = time.monotonic() + interval
+            self._due[key] = [due, interval, send]
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="hypha-bridge-heartbeat", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            elif self._wake_at is not None and due < self._wake_at:
+                self._cond.notify()  # only when it must wake earlier: most calls end long before a beat
 
     def remove(self, key):
         with self._cond:
@@ -30,7 +33,9 @@ class Heartbeats:
                     entry[0] = now + entry[1]
                 wait = min((entry[0] for entry in self._due.values()), default=now + 60) - now
                 if not due:
+                    self._wake_at = now + max(wait, 0.001)
                     self._cond.wait(max(wait, 0.001))
+                    self._wake_at = None
                     continue
             for entry in due:
                 try:

@@ -2,10 +2,12 @@
 bridge (sock_open/sock_send/sock_close from the worker; sock_opened/sock_error/sock_msg/sock_closed back).
 Incoming calls the fast path takes (fast.py) never reach the worker; everything else is passed on as is."""
 import json
+import sys
 import threading
 
 from . import websocket
 from .fast import Reply, parse_call
+from ..leader import Leadership
 from .heartbeat import Heartbeats
 from .msgpack_wire import unpack_frame
 
@@ -64,6 +66,10 @@ class SocketLinks:
         self.peer.notify({"t": "sock_opened", "s": sid})
         link.run()
 
+    def hand_off_if_inline(self):
+        for link in list(self._links.values()):
+            link.leadership.hand_off_if_inline()
+
     def drop(self, sid):
         with self._lock:
             self._links.pop(sid, None)
@@ -77,6 +83,8 @@ class Link:
         self.beats = links.beats
         self.me = None
         self.workspace = None
+        # Quick sync calls run on the reading thread; one that blocks hands the reading on (leader.py).
+        self.leadership = Leadership(self._start_reader)
 
     def send_from_worker(self, message, blobs):
         try:
@@ -144,12 +152,29 @@ class Link:
         if call is None:
             return False
         entry, args, kwargs = call
-        if not links.peer.call_direct(entry.get("fn"), args, kwargs, lambda: Reply(self, data, payload)):
-            return False
-        links.stats["fast"] += 1
-        return True
+        handled = links.peer.call_direct(entry.get("fn"), args, kwargs, lambda: Reply(self, data, payload))
+        if handled:
+            links.stats["fast"] += 1
+        return handled
 
-    def run(self):
+    def _start_reader(self, token):
+        threading.Thread(target=self.run, args=(token,), name="hypha-bridge-socket", daemon=True).start()
+
+    def run(self, token=None):
+        import os
+        if os.path.exists("/tmp/TMP_PROFILE") and token is None:
+            import cProfile, atexit, pstats
+            prof = cProfile.Profile()
+            def dump():
+                prof.disable(); pstats.Stats(prof, stream=open("/tmp/prof.txt", "w")).sort_stats("tottime").print_stats(25)
+            import threading as _t
+            _t.Timer(float(open("/tmp/TMP_PROFILE").read()), dump).start()
+            prof.enable()
+        return self._run(token)
+
+    def _run(self, token=None):
+        token = token or self.leadership.claim()
+        self.ws.reader = threading.get_ident()  # replies written while reading a burst go out together
         code, reason = 1006, "the connection was lost"
         try:
             while True:
@@ -161,12 +186,23 @@ class Link:
                     text = payload.decode("utf-8", "replace")
                     self._on_text(text)
                     self._forward({"t": "sock_msg", "s": self.sid, "text": text}, [_EMPTY])
-                elif not self._try_fast(payload):
+                    continue
+                try:
+                    handled = self._try_fast(payload)
+                except Exception as exc:  # noqa: BLE001 (the worker's hypha-rpc answers what this cannot)
+                    sys.stderr.write("hypha bridge: app socket fast path: %s: %s\n" % (type(exc).__name__, exc))
+                    handled = False
+                if not handled:
                     self.links.stats["forwarded"] += 1
                     self._forward({"t": "sock_msg", "s": self.sid}, [payload])
+                elif callable(handled) and not self.leadership.run_inline(token, handled):
+                    return  # another thread reads the socket now
         except (OSError, ConnectionError, websocket.WebSocketError) as exc:
             if not self.ws.closed:
                 reason = str(exc)
+        self.leadership.closed = True
+        try:
+            self.ws.close()
         finally:
             self.links.drop(self.sid)
             self.ws.closed = True

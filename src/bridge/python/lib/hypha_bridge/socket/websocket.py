@@ -80,8 +80,13 @@ class WebSocket:
     def __init__(self, sock, buffered, zero_mask):
         self._sock = sock
         self._buf = buffered
+        self._chunk = bytearray(_READ)  # recv_into target: no fresh 256 KiB allocation per read
+        self._chunk_view = memoryview(self._chunk)
         self._zero_mask = zero_mask
         self._send_lock = threading.Lock()
+        self._corked = []  # frames the reading thread wrote while more input was waiting (sent in one go)
+        self._corked_bytes = 0
+        self.reader = None  # the thread that reads now: its sends are corked until it would block
         self.closed = False
 
     # ---- sending (any thread) --------------------------------------------------------------------
@@ -101,12 +106,30 @@ class WebSocket:
             head += mask
             payload = (int.from_bytes(payload, "little") ^ int.from_bytes(mask * (n // 4 + 1), "little")
                        & ((1 << (8 * n)) - 1)).to_bytes(n, "little") if n else b""
+        if n < 65536 and threading.get_ident() == self.reader:
+            self._corked.append(head + bytes(payload))
+            self._corked_bytes += len(head) + n
+            if self._corked_bytes >= 65536:
+                self.flush()
+            return
         with self._send_lock:
+            if self._corked:
+                self._flush_locked()
             if n < 65536:
                 self._sock.sendall(head + bytes(payload))
             else:
                 self._sock.sendall(head)
                 self._sock.sendall(payload)
+
+    def flush(self):
+        """Sends what the reading thread corked (it calls this before it waits for input)."""
+        if self._corked:
+            with self._send_lock:
+                self._flush_locked()
+
+    def _flush_locked(self):
+        frames, self._corked, self._corked_bytes = self._corked, [], 0
+        self._sock.sendall(b"".join(frames))
 
     def send_text(self, text):
         self.send(text.encode("utf-8"), TEXT)
@@ -129,10 +152,12 @@ class WebSocket:
     def _fill(self, n):
         buf = self._buf
         while len(buf) < n:
-            data = self._sock.recv(max(_READ, n - len(buf)))
-            if not data:
+            if self._corked:
+                self.flush()
+            got = self._sock.recv_into(self._chunk_view)
+            if not got:
                 raise ConnectionError("the server closed the connection")
-            buf += data
+            buf += self._chunk_view[:got]
 
     def _frame(self):
         self._fill(2)
@@ -149,7 +174,8 @@ class WebSocket:
         if n > _MAX_MESSAGE:
             raise WebSocketError("frame of %d bytes is too large" % n)
         self._fill(pos + n)
-        payload = bytes(self._buf[pos:pos + n])
+        with memoryview(self._buf) as view:
+            payload = bytes(view[pos:pos + n])
         del self._buf[:pos + n]
         return bool(b0 & 0x80), b0 & 0x0F, payload
 

@@ -8,7 +8,7 @@
  * replies that need chunking, errors) goes through hypha-rpc unchanged, so the wire stays hypha-rpc's.
  * Written against hypha-rpc 0.21.40 (pinned); see docs/bridge.md, "Fast calls".
  */
-import { encode } from "@msgpack/msgpack";
+import { decodeMulti, encode } from "@msgpack/msgpack";
 import { describeError } from "../errors.js";
 import type { HyphaServer } from "./connect.js";
 import { isWirePlain } from "./wire-plain.js";
@@ -91,6 +91,23 @@ export async function settleCallWithRpc(server: HyphaServer, data: Record<string
   const to = typeof message.to === "string" ? (message.to.includes("/") ? message.to : `${remoteWs}/${message.to}`) : "";
   const ownWs = rpc._local_workspace;
   await settleWithRpc(rpc, message, remoteWs, ownWs || to.split("/")[0]!, kind, value);
+}
+
+/**
+ * Hands hypha-rpc a message assembled from message_cache pieces elsewhere, as its `_process_message`
+ * does: the server's trusted from/to/ws/user replace the sender's, `ctx` is the main part plus the
+ * connection's default context, then the extra part is merged and the message fired.
+ */
+export function fireAssembled(server: HyphaServer, raw: Uint8Array, trusted: Record<string, unknown>): void {
+  const rpc = (server as { rpc?: RpcInternals & { _fire?: (type: unknown, main: unknown) => void; default_context?: Record<string, unknown> } }).rpc;
+  if (!rpc?._fire) throw new Error("this hypha-rpc lacks the internals to take a message assembled elsewhere");
+  const parts = [...decodeMulti(raw)] as Array<Record<string, unknown>>;
+  const main = parts[0];
+  if (!main || typeof main !== "object") throw new Error("the assembled message has no main part");
+  Object.assign(main, { from: trusted.from, to: trusted.to, ws: trusted.ws, user: trusted.user });
+  main.ctx = Object.assign(JSON.parse(JSON.stringify(main)) as Record<string, unknown>, rpc.default_context ?? {});
+  if (parts[1] && typeof parts[1] === "object") Object.assign(main, parts[1]);
+  rpc._fire(main.type, main);
 }
 
 /** Each function path (`services.<id>.<fn…>`) of registered service `serviceId` with its hypha-rpc annotation. */

@@ -7,7 +7,7 @@
 import { decodeMulti } from "@msgpack/msgpack";
 import { BridgeError, describeError } from "../../errors.js";
 import type { HyphaServer } from "../../hypha/connect.js";
-import { serviceFunctions, settleCallWithRpc } from "../../hypha/fast-calls.js";
+import { fireAssembled, serviceFunctions, settleCallWithRpc } from "../../hypha/fast-calls.js";
 import { pythonError, type PythonError, type PythonFunctions } from "../python-functions.js";
 import type { WireMessage } from "../wire.js";
 import { TunnelSocket, type TunnelLink, type WebSocketClass } from "./tunnel-socket.js";
@@ -91,6 +91,9 @@ export class AppSocket {
       case "sock_settle":
         this.settle(message, blobs);
         return true;
+      case "sock_fire":
+        this.fire(message, blobs[0]);
+        return true;
       default:
         return false;
     }
@@ -119,6 +122,15 @@ export class AppSocket {
     for (const socket of [...this.sockets.values()]) socket.closed(1006, reason);
   }
 
+  /** A message the app assembled from message_cache pieces but does not answer itself: into hypha-rpc. */
+  private fire(message: WireMessage, raw: Uint8Array | undefined): void {
+    const server = this.deps.server();
+    if (!raw || !server) return;
+    server
+      .then((connection) => fireAssembled(connection, raw, (message.trusted ?? {}) as Record<string, unknown>))
+      .catch((error: unknown) => this.deps.log("error", `bridge: could not handle a large message for the app: ${describeError(error)}`));
+  }
+
   private settle(message: WireMessage, blobs: Uint8Array[]): void {
     const raw = blobs[Number(message.raw)];
     const server = this.deps.server();
@@ -128,6 +140,7 @@ export class AppSocket {
     let value: unknown;
     try {
       for (const part of decodeMulti(raw)) if (part && typeof part === "object") data = { ...data, ...(part as Record<string, unknown>) };
+      if (message.trusted && typeof message.trusted === "object") data = { ...data, ...(message.trusted as Record<string, unknown>) };
       value = kind === "resolve" ? this.deps.fns.codec.decode(message.v, blobs) : pythonError(message.v as PythonError);
     } catch (error) {
       kind = "reject";

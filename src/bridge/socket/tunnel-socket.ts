@@ -128,10 +128,13 @@ export class TunnelSocket extends EventEmitter {
 
   closed(code: number, reason: string): void {
     if (this.inner || this.state === CLOSED) return;
+    // A socket that never opened failed to connect: hypha-rpc (like `ws`) learns that from an error first.
+    if (this.state === CONNECTING && !this.closeAsked) return this.fail(new Error(reason || "the connection closed before it opened"));
     this.link.unregister(this.id);
     const asked = this.closeAsked;
     this.state = CLOSED;
-    const event = { type: "close", code: asked?.code ?? code, reason: asked?.reason ?? reason, wasClean: Boolean(asked) || code === 1000 };
+    const closeCode = asked?.code ?? code;
+    const event = { type: "close", code: closeCode, reason: asked?.reason ?? reason, wasClean: closeCode !== 1006 };
     this.onclose?.(event);
     this.emit("close", event.code, event.reason);
   }
@@ -142,6 +145,7 @@ export class TunnelSocket extends EventEmitter {
 
   private fail(error: Error): void {
     if (this.state !== CONNECTING) return;
+    this.closeAsked = { code: 1006, reason: error.message };
     this.report(error);
     this.onerror?.({ type: "error", message: error.message, toString: () => error.message });
     this.closed(1006, error.message);

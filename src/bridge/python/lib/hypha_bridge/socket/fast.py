@@ -6,6 +6,7 @@ service called from another workspace, is run here; its plain result goes back a
 import sys
 
 from ..codec import ObjectProxy
+from .chunks import ChunkedReply
 from .msgpack_wire import pack
 
 MAX_DEPTH = 64
@@ -81,10 +82,11 @@ def parse_call(data, table, own_ws):
 class Reply:
     """Where the app's function answers a socket call (the peer calls ok/error, like a worker reply)."""
 
-    def __init__(self, link, data, raw):
+    def __init__(self, link, data, raw, trusted=None):
         self._link = link
         self._data = data
         self._raw = raw
+        self._trusted = trusted  # the server's from/to/ws/user for a call assembled from pieces
         self._session = data.get("session") if data.get("promise") else None
         interval = data.get("t")
         self._beating = bool(self._session) and isinstance(interval, (int, float)) and not isinstance(interval, bool) and interval > 0
@@ -113,11 +115,15 @@ class Reply:
             if message is not None and len(message) <= CHUNK_SIZE + 1024:
                 self._link.send_binary(message)
                 return
-        self._link.settle_slowly(self._raw, "resolve", value)
+            if message is not None:
+                fallback = lambda: self._link.settle_slowly(self._raw, "resolve", value, self._trusted)  # noqa: E731
+                ChunkedReply(self._link, self._data["from"], self._session, message, fallback).start()
+                return
+        self._link.settle_slowly(self._raw, "resolve", value, self._trusted)
 
     def error(self, etype, text, traceback):
         self._stop_beats()
         if not self._session:
             sys.stderr.write("hypha bridge: %s failed: %s: %s\n" % (self._data.get("method"), etype, text))
             return
-        self._link.settle_slowly(self._raw, "reject", {"type": etype, "message": text, "traceback": traceback})
+        self._link.settle_slowly(self._raw, "reject", {"type": etype, "message": text, "traceback": traceback}, self._trusted)

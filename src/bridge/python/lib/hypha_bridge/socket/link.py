@@ -6,12 +6,28 @@ import sys
 import threading
 
 from . import websocket
+from .chunks import IncomingCache, Outgoing
 from .fast import Reply, parse_call
 from ..leader import Leadership
 from .heartbeat import Heartbeats
-from .msgpack_wire import unpack_frame
+from .msgpack_wire import pack, unpack_frame
 
 _EMPTY = b""
+
+
+_CACHE = "services.built-in.message_cache."
+
+
+def _merged(parts, trusted=None):
+    """One hypha-rpc message from its main and extra parts, with the trusted context it gets on arrival."""
+    data = parts[0]
+    if trusted:
+        data.update(trusted)
+    # hypha-rpc's ctx: the main part as received (server-set fields included), plus the connection type.
+    data["ctx"] = dict(data, connection_type="websocket")
+    if len(parts) > 1 and isinstance(parts[1], dict):
+        data.update(parts[1])
+    return data
 
 
 class SocketLinks:
@@ -85,6 +101,8 @@ class Link:
         self.workspace = None
         # Quick sync calls run on the reading thread; one that blocks hands the reading on (leader.py).
         self.leadership = Leadership(self._start_reader)
+        self.outgoing = Outgoing(self)
+        self.incoming = IncomingCache()
 
     def send_from_worker(self, message, blobs):
         try:
@@ -101,7 +119,7 @@ class Link:
         except OSError:
             pass
 
-    def settle_slowly(self, raw, kind, value):
+    def settle_slowly(self, raw, kind, value, trusted=None):
         """Hands a reply the fast path does not encode itself (errors, functions, arrays, large) to the worker."""
         peer = self.links.peer
         blobs = []
@@ -112,7 +130,10 @@ class Link:
             blobs = []
         blobs.append(raw)
         try:
-            peer.channel.send({"t": "sock_settle", "s": self.sid, "kind": kind, "v": encoded, "raw": len(blobs) - 1}, blobs)
+            message = {"t": "sock_settle", "s": self.sid, "kind": kind, "v": encoded, "raw": len(blobs) - 1}
+            if trusted:
+                message["trusted"] = trusted
+            peer.channel.send(message, blobs)
         except ConnectionError:
             pass
 
@@ -143,36 +164,58 @@ class Link:
             return False
         if not parts or not isinstance(parts[0], dict):
             return False
-        data = parts[0]
-        # hypha-rpc's trusted context: the main part as the server sent it, plus the connection type.
-        data["ctx"] = dict(data, connection_type="websocket")
-        if len(parts) > 1 and isinstance(parts[1], dict):
-            data.update(parts[1])
+        data = _merged(parts)
+        method = data.get("method")
+        if not isinstance(method, str):
+            return False
+        if "." in method and not method.startswith("services.") and self.outgoing.settle(data):
+            return True
+        if method.startswith(_CACHE):
+            return self._take_piece(method[len(_CACHE):], data)
+        return self._call(data, payload)
+
+    def _call(self, data, raw, trusted=None):
+        links = self.links
         call = parse_call(data, links.table, self.workspace)
         if call is None:
             return False
         entry, args, kwargs = call
-        handled = links.peer.call_direct(entry.get("fn"), args, kwargs, lambda: Reply(self, data, payload))
+        handled = links.peer.call_direct(entry.get("fn"), args, kwargs, lambda: Reply(self, data, raw, trusted))
         if handled:
             links.stats["fast"] += 1
         return handled
+
+    def _take_piece(self, op, data):
+        args = data.get("args")
+        if data.get("type") != "method" or not isinstance(args, list) or data.get("_enc") is not None:
+            return False
+        handled, assembled = self.incoming.take(op, args)
+        if not handled:
+            return False
+        session = data.get("session") if data.get("promise") == "*" else None
+        if session and isinstance(data.get("from"), str):
+            main = {"type": "method", "from": self.me, "to": data["from"], "method": session + ".resolve", "parent": session}
+            self.send_binary(pack(main) + pack({"args": [None]}))
+        if assembled is None:
+            return True
+        # As hypha-rpc's _process_message: the server's from/to/ws/user replace the sender's own.
+        trusted = {key: data.get(key) for key in ("from", "to", "ws", "user")}
+        try:
+            parts = unpack_frame(assembled)
+        except ValueError:
+            parts = None
+        if parts and isinstance(parts[0], dict):
+            message = _merged(parts, trusted)
+            handled = self._call(message, assembled, trusted)
+            if handled:
+                return handled
+        self._forward({"t": "sock_fire", "s": self.sid, "trusted": trusted}, [assembled])
+        return True
 
     def _start_reader(self, token):
         threading.Thread(target=self.run, args=(token,), name="hypha-bridge-socket", daemon=True).start()
 
     def run(self, token=None):
-        import os
-        if os.path.exists("/tmp/TMP_PROFILE") and token is None:
-            import cProfile, atexit, pstats
-            prof = cProfile.Profile()
-            def dump():
-                prof.disable(); pstats.Stats(prof, stream=open("/tmp/prof.txt", "w")).sort_stats("tottime").print_stats(25)
-            import threading as _t
-            _t.Timer(float(open("/tmp/TMP_PROFILE").read()), dump).start()
-            prof.enable()
-        return self._run(token)
-
-    def _run(self, token=None):
         token = token or self.leadership.claim()
         self.ws.reader = threading.get_ident()  # replies written while reading a burst go out together
         code, reason = 1006, "the connection was lost"
@@ -201,6 +244,7 @@ class Link:
             if not self.ws.closed:
                 reason = str(exc)
         self.leadership.closed = True
+        self.outgoing.close()
         try:
             self.ws.close()
         finally:

@@ -5,7 +5,8 @@
 import { BridgeError, describeError } from "../errors.js";
 import { redact, registerSecret } from "../redact.js";
 import type { HyphaServer } from "../hypha/connect.js";
-import { AppServices, type ConnectRequest } from "./app-services.js";
+import { AppServices } from "./app-services.js";
+import { createRequestHandler } from "./app-requests.js";
 import { runExecution } from "./execute.js";
 import { deferred } from "./deferred.js";
 import { installLateReplyGuard } from "./guard.js";
@@ -99,52 +100,7 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
     wire.send({ t: "err", id, e: { type: e?.name ?? "Error", message: redact(describeError(error)), traceback: redact(e?.stack ?? "") } });
   };
 
-  const handleRequest = async (message: WireMessage, blobs: Uint8Array[]): Promise<unknown> => {
-    const payload = message.v === undefined ? undefined : codec.decode(message.v, blobs);
-    switch (message.t) {
-      case "connect": {
-        const info = await services.connect((payload ?? {}) as ConnectRequest);
-        appConnected = true;
-        log("info", `app connected through the bridge as ${identity.workspace}/${identity.clientId}`);
-        return info;
-      }
-      case "register": {
-        const service = payload as Record<string, unknown>;
-        if (!service || typeof service !== "object") throw new BridgeError("E_BRIDGE", "register_service: the service must be a dict");
-        const info = await services.register(fns.withContext(service));
-        const connection = services.connection();
-        if (appSocket && connection) appSocket.publish(await connection, String(service.id));
-        log("info", `app registered service ${String(info.id)}`);
-        return info;
-      }
-      case "unregister":
-        await services.unregister(String(message.sid));
-        appSocket?.withdraw(String(message.sid).split(/[:/]/).pop()!);
-        return null;
-      case "get_service":
-        return services.getService(String(message.sid), (payload ?? {}) as Record<string, unknown>);
-      case "list_services":
-        return services.listServices(payload);
-      case "disconnect":
-        events.clear();
-        await services.disconnect();
-        return null;
-      case "listen":
-      case "unlisten":
-      case "emit":
-        return events.handle(message.t, services.connection(), message.event, payload);
-      case "call": {
-        const fn = table.get(String(message.fn));
-        if (!fn) throw new BridgeError("E_BRIDGE", `function ${String(message.fn)} is no longer available (its service or call ended)`);
-        const args = (codec.decode(message.args ?? [], blobs) as unknown[]) ?? [];
-        const kwargs = message.kw === undefined ? undefined : (codec.decode(message.kw, blobs) as Record<string, unknown>);
-        if (kwargs && Object.keys(kwargs).length > 0) args.push({ ...kwargs, _rkwargs: true });
-        return await fn(...args);
-      }
-      default:
-        throw new BridgeError("E_BRIDGE", `unknown bridge request ${JSON.stringify(message.t)} from the app`);
-    }
-  };
+  const handleRequest = createRequestHandler({ identity, services, fns, events, appSocket, log, onConnected: () => (appConnected = true) });
 
   const onMessage = (message: WireMessage, blobs: Uint8Array[]) => {
     if (appSocket && handshaken && message.t.startsWith("sock_") && appSocket.handle(message, blobs)) return;

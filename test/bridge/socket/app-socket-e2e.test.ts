@@ -94,16 +94,30 @@ describe("the app's own socket to Hypha", () => {
     expect(await svc.anap!(2.2)).toBe("rested");
   }, 20_000);
 
-  it("leaves callbacks, errors and replies too large for one message to the worker's hypha-rpc, and they work", async () => {
+  it("leaves callbacks and errors to the worker's hypha-rpc, and they work", async () => {
     const before = await stats();
     expect(await svc.apply!((x: number) => x * 3, 7)).toBe(21);
     expect((await stats()).forwarded - before.forwarded).toBeGreaterThanOrEqual(1);
     const error = (await svc.fail!().catch((e: unknown) => e)) as Error;
     expect(String(error)).toContain("no such thing");
     expect(error.message + (error.stack ?? "")).toMatch(/Traceback[\s\S]*main\.py", line \d+, in fail/);
+  });
+
+  it("takes a 1 MB call in pieces and sends its 1 MB reply in pieces itself, as hypha-rpc does", async () => {
+    const before = await stats();
+    const workerBefore = { ...app.host.fastCalls! };
     const mb = new Uint8Array(1024 * 1024).map((_, i) => i % 251);
-    const back = (await svc.echo!(mb)) as Uint8Array;
-    expect(Buffer.compare(Buffer.from(back), Buffer.from(mb))).toBe(0);
+    const backs = (await Promise.all([svc.echo!(mb), svc.echo!(mb)])) as Uint8Array[];
+    for (const back of backs) expect(Buffer.compare(Buffer.from(back), Buffer.from(mb))).toBe(0);
+    expect((await stats()).fast - before.fast).toBe(2);
+    // The worker's hypha-rpc only describes the app's built-in service to each caller (get_service).
+    expect(app.host.fastCalls!.fast).toBe(workerBefore.fast);
+    expect(app.host.fastCalls!.slowReplies).toBe(workerBefore.slowReplies);
+  });
+
+  it("hands a large call it does not answer itself (a callback among its arguments) to the worker's hypha-rpc whole", async () => {
+    const mb = new Uint8Array(1024 * 1024).fill(7);
+    expect(await svc.apply!((b: Uint8Array) => b.length + b[5]!, mb)).toBe(1024 * 1024 + 7);
   });
 
   it("carries the app's own calls to the server (get_service, list_services) through the worker's hypha-rpc", async () => {

@@ -75,7 +75,7 @@ export async function run() {
       return nowMs() - t;
     }])));
 
-    const concurrentRounds = iterations(15, 2);
+    const concurrentRounds = iterations(40, 2);
     log(`bridge-direct: ${concurrentRounds} interleaved rounds of 200 concurrent add() calls`);
     for (const s of Object.values(services)) await concurrentWall(s, 200);
     const concurrent = await interleave(concurrentRounds, Object.fromEntries(Object.entries(services).map(([name, s]) => [name, () => concurrentWall(s, 200)])));

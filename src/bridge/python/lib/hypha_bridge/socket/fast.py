@@ -7,7 +7,7 @@ import sys
 
 from ..codec import ObjectProxy
 from .chunks import ChunkedReply
-from .msgpack_wire import pack
+from .msgpack_wire import pack, pack_str
 
 MAX_DEPTH = 64
 CHUNK_SIZE = 256 * 1024
@@ -79,6 +79,12 @@ def parse_call(data, table, own_ws):
     return entry, [ObjectProxy.fromDict(a) for a in args], kwargs
 
 
+def resolve_frame(me, caller, session, value):
+    """hypha-rpc's resolve message, `{type, from, to, method, parent}` + `{args: [value]}`, packed directly."""
+    return b"".join((b"\x85\xa4type\xa6method\xa4from", pack_str(me), b"\xa2to", pack_str(caller), b"\xa6method",
+                     pack_str(session + ".resolve"), b"\xa6parent", pack_str(session), b"\x81\xa4args\x91", pack(value)))
+
+
 class Reply:
     """Where the app's function answers a socket call (the peer calls ok/error, like a worker reply)."""
 
@@ -108,8 +114,7 @@ class Reply:
             return
         if is_plain(value):
             try:
-                message = pack({"type": "method", "from": self._link.me, "to": self._data["from"],
-                                "method": self._session + ".resolve", "parent": self._session}) + pack({"args": [value]})
+                message = resolve_frame(self._link.me, self._data["from"], self._session, value)
             except (TypeError, ValueError, OverflowError):
                 message = None
             if message is not None and len(message) <= CHUNK_SIZE + 1024:

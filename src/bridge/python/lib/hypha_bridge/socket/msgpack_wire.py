@@ -42,6 +42,17 @@ def pack(value):
     return bytes(out)
 
 
+def pack_str(text):
+    """A str as msgpack (what the reply header is made of)."""
+    data = text.encode("utf-8")
+    n = len(data)
+    if n < 32:
+        return bytes((0xA0 | n,)) + data
+    if n < 256:
+        return bytes((0xD9, n)) + data
+    return (b"\xda" + n.to_bytes(2, "big") if n < 65536 else b"\xdb" + n.to_bytes(4, "big")) + data
+
+
 def _unpack(d, p):
     b = d[p]
     p += 1
@@ -82,16 +93,37 @@ def _unpack(d, p):
 def _array(d, p, n):
     items = []
     for _ in range(n):
-        item, p = _unpack(d, p)
-        items.append(item)
+        b = d[p]
+        if b < 0x80:
+            items.append(b)
+            p += 1
+        else:
+            item, p = _unpack(d, p)
+            items.append(item)
     return items, p
 
 
 def _map(d, p, n):
+    # Keys are short strings and many values small ints or short strings: those are read here, not in a call.
     result = {}
     for _ in range(n):
-        key, p = _unpack(d, p)
-        result[key], p = _unpack(d, p)
+        b = d[p]
+        if 0xA0 <= b <= 0xBF:
+            end = p + 1 + (b & 0x1F)
+            key = str(d[p + 1:end], "utf-8")
+            p = end
+        else:
+            key, p = _unpack(d, p)
+        b = d[p]
+        if 0xA0 <= b <= 0xBF:
+            end = p + 1 + (b & 0x1F)
+            result[key] = str(d[p + 1:end], "utf-8")
+            p = end
+        elif b < 0x80:
+            result[key] = b
+            p += 1
+        else:
+            result[key], p = _unpack(d, p)
     return result, p
 
 

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import ipaddress
 import os
+import select
 import socket
 import ssl
 import struct
@@ -15,6 +16,7 @@ TEXT, BINARY, CLOSE, PING, PONG, CONTINUATION = 1, 2, 8, 9, 10, 0
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _READ = 1 << 18
 _MAX_MESSAGE = 1 << 30
+_CORK_FRAMES = 32
 _U16 = struct.Struct(">H")
 _U64 = struct.Struct(">Q")
 
@@ -152,12 +154,19 @@ class WebSocket:
     def _fill(self, n):
         buf = self._buf
         while len(buf) < n:
-            if self._corked:
+            # Replies wait while more input is already here (they go out together), never while we would block.
+            if self._corked and (len(self._corked) >= _CORK_FRAMES or not self._readable_now()):
                 self.flush()
             got = self._sock.recv_into(self._chunk_view)
             if not got:
                 raise ConnectionError("the server closed the connection")
             buf += self._chunk_view[:got]
+
+    def _readable_now(self):
+        pending = getattr(self._sock, "pending", None)
+        if pending is not None and pending():
+            return True  # TLS: bytes already decrypted
+        return bool(select.select((self._sock,), (), (), 0)[0])
 
     def _frame(self):
         self._fill(2)

@@ -145,3 +145,13 @@ describe("TunnelSocket", () => {
     expect(socket.readyState).toBe(TunnelSocket.CLOSED);
   });
 });
+
+describe("HYPHA_CONDA_APP_SOCKET", () => {
+  it("lets the app hold its socket by default and on 'app', keeps it in the worker on 'worker', refuses anything else", async () => {
+    const { appSocketFromEnv } = await import("../../../src/bridge/socket/app-socket.js");
+    expect(appSocketFromEnv({})).toBe(true);
+    expect(appSocketFromEnv({ HYPHA_CONDA_APP_SOCKET: "app" })).toBe(true);
+    expect(appSocketFromEnv({ HYPHA_CONDA_APP_SOCKET: " Worker " })).toBe(false);
+    expect(() => appSocketFromEnv({ HYPHA_CONDA_APP_SOCKET: "python" })).toThrow(/HYPHA_CONDA_APP_SOCKET="python" is not valid; use "app" .* or "worker"/);
+  });
+});

@@ -20,12 +20,13 @@ class CallRunner:
         return True if work is None else work
 
     def _dispatch_call(self, message, fn, fid, args, kwargs, may_inline):
+        # Only sync functions that returned quickly are marked fast (leader.py), so that test comes first.
+        if may_inline and self.channel.leadership.may_inline(fid):
+            return lambda: self._run_sync(message, fn, args, kwargs, fid)
         import inspect  # cached in sys.modules after the first call
 
         if inspect.iscoroutinefunction(fn):
             self._run_coroutine(message, fn(*args, **kwargs))
-        elif may_inline and self.channel.leadership.may_inline(fid):
-            return lambda: self._run_sync(message, fn, args, kwargs, fid)  # see leader.py
         else:
             self._pool.submit(self._run_sync, message, fn, args, kwargs, fid)
         return None

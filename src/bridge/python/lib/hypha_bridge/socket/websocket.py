@@ -81,7 +81,8 @@ def connect(url, insecure=False, timeout=30.0):
 class WebSocket:
     def __init__(self, sock, buffered, zero_mask):
         self._sock = sock
-        self._buf = buffered
+        self._buf = bytes(buffered)  # unread input is self._buf[self._pos:]
+        self._pos = 0
         self._chunk = bytearray(_READ)  # recv_into target: no fresh 256 KiB allocation per read
         self._chunk_view = memoryview(self._chunk)
         self._zero_mask = zero_mask
@@ -152,40 +153,64 @@ class WebSocket:
 
     # ---- receiving (one thread) ------------------------------------------------------------------
     def _fill(self, n):
-        buf = self._buf
-        while len(buf) < n:
-            # Replies wait while more input is already here (they go out together), never while we would block.
-            if self._corked and (len(self._corked) >= _CORK_FRAMES or not self._readable_now()):
-                self.flush()
-            got = self._sock.recv_into(self._chunk_view)
-            if not got:
-                raise ConnectionError("the server closed the connection")
-            buf += self._chunk_view[:got]
+        """Makes at least `n` unread bytes available (bytes from self._pos on)."""
+        have = len(self._buf) - self._pos
+        if have >= n:
+            return
+        pieces = [self._buf[self._pos:]]
+        while have < n:
+            got = self._read_some()
+            pieces.append(self._chunk[:got])
+            have += got
+        self._buf = b"".join(pieces)  # one copy however many reads a large frame took
+        self._pos = 0
 
-    def _readable_now(self):
-        pending = getattr(self._sock, "pending", None)
-        if pending is not None and pending():
-            return True  # TLS: bytes already decrypted
-        return bool(select.select((self._sock,), (), (), 0)[0])
+    def _read_some(self):
+        # Replies wait while more input is already here (they go out together), never while we would block.
+        got = 0
+        if self._corked:
+            if len(self._corked) < _CORK_FRAMES:
+                got = self._recv_now()
+            if not got:
+                self.flush()
+        if not got:
+            got = self._sock.recv_into(self._chunk_view)
+        if not got:
+            raise ConnectionError("the server closed the connection")
+        return got
+
+    def _recv_now(self):
+        """Reads what has already arrived without waiting; 0 when nothing has."""
+        if isinstance(self._sock, ssl.SSLSocket):
+            if not self._sock.pending() and not select.select((self._sock,), (), (), 0)[0]:
+                return 0
+            return self._sock.recv_into(self._chunk_view)  # TLS records arrive whole: this does not block for long
+        try:
+            return self._sock.recv_into(self._chunk_view, 0, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return 0
 
     def _frame(self):
         self._fill(2)
-        b0, b1 = self._buf[0], self._buf[1]
-        n, pos = b1 & 0x7F, 2
+        buf, p = self._buf, self._pos
+        b0, b1 = buf[p], buf[p + 1]
+        n, head = b1 & 0x7F, 2
         if n == 126:
             self._fill(4)
-            n, pos = _U16.unpack_from(self._buf, 2)[0], 4
+            buf, p = self._buf, self._pos
+            n, head = _U16.unpack_from(buf, p + 2)[0], 4
         elif n == 127:
             self._fill(10)
-            n, pos = _U64.unpack_from(self._buf, 2)[0], 10
+            buf, p = self._buf, self._pos
+            n, head = _U64.unpack_from(buf, p + 2)[0], 10
         if b1 & 0x80:
             raise WebSocketError("the server sent a masked frame")
         if n > _MAX_MESSAGE:
             raise WebSocketError("frame of %d bytes is too large" % n)
-        self._fill(pos + n)
-        with memoryview(self._buf) as view:
-            payload = bytes(view[pos:pos + n])
-        del self._buf[:pos + n]
+        self._fill(head + n)
+        start = self._pos + head
+        payload = self._buf[start:start + n]
+        self._pos = start + n
         return bool(b0 & 0x80), b0 & 0x0F, payload
 
     def recv(self):

@@ -7,37 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
 import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
+import { CALLS_APP as APP } from "./calls-app.js";
 import { localIdentity, startApp, type RunningApp } from "./helpers.js";
 
 const WS = "ws-user-carol";
-const APP = `
-import asyncio, os, time
-from hypha_rpc import connect_to_server
-
-def scaled(x, factor=2):
-    return x * factor
-
-async def anap(seconds):
-    await asyncio.sleep(seconds)
-    return "rested"
-
-def caller_of(context=None):
-    return {"ws": context["ws"], "from": context["from"]}
-
-def fail():
-    raise KeyError("no such thing")
-
-async def main():
-    server = await connect_to_server({"server_url": os.environ["HYPHA_SERVER_URL"], "workspace": os.environ["HYPHA_WORKSPACE"],
-        "client_id": os.environ["HYPHA_CLIENT_ID"], "token": os.environ["HYPHA_TOKEN"]})
-    await server.register_service({"id": "default", "config": {"visibility": "public"}, "scaled": scaled, "anap": anap,
-        "nap": lambda s: time.sleep(s) or "slept", "echo": lambda v: v, "apply": lambda f, x: f(x), "fail": fail,
-        "info": lambda: {"pi": 3.5, "list": [1, None, "x"], "raw": b"ab"}})
-    await server.register_service({"id": "ctx", "config": {"visibility": "public", "require_context": True}, "caller_of": caller_of})
-    await server.serve()
-
-asyncio.run(main())
-`;
 
 type Service = Record<string, (...args: unknown[]) => Promise<unknown>>;
 let server: HyphaTestServer;

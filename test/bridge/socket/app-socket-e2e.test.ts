@@ -2,44 +2,17 @@
  * The app's own socket to Hypha (src/bridge/socket/, hypha_bridge/socket/): the app's Python holds the
  * connection, the worker's hypha-rpc speaks through it, and calls to plain functions are answered by the
  * app without a hop through the worker (counted by the app). Keyword arguments, caller context,
- * heartbeats past the caller's method_timeout, and everything the app leaves to the worker (callbacks,
- * errors, 1 MB replies, a protected service called from another workspace) behave as hypha-rpc's.
+ * heartbeats past the caller's method_timeout, 1 MB calls and replies in message_cache pieces, and what the
+ * app leaves to the worker (callbacks, errors, results it does not encode) behave as hypha-rpc's.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectToHypha, type HyphaServer } from "../../../src/hypha/connect.js";
 import { defaultServiceMode } from "../../../src/worker/defaults.js";
 import { startHyphaTestServer, type HyphaTestServer } from "../../support/hypha-server.js";
+import { CALLS_APP as APP } from "../calls-app.js";
 import { localIdentity, startApp, type RunningApp } from "../helpers.js";
 
 const WS = "ws-user-carol";
-const APP = `
-import asyncio, os, time
-from hypha_rpc import connect_to_server
-
-def scaled(x, factor=2):
-    return x * factor
-
-async def anap(seconds):
-    await asyncio.sleep(seconds)
-    return "rested"
-
-def caller_of(context=None):
-    return {"ws": context["ws"], "from": context["from"]}
-
-def fail():
-    raise KeyError("no such thing")
-
-async def main():
-    server = await connect_to_server({"server_url": os.environ["HYPHA_SERVER_URL"], "workspace": os.environ["HYPHA_WORKSPACE"],
-        "client_id": os.environ["HYPHA_CLIENT_ID"], "token": os.environ["HYPHA_TOKEN"]})
-    await server.register_service({"id": "default", "config": {"visibility": "public"}, "scaled": scaled, "anap": anap,
-        "nap": lambda s: time.sleep(s) or "slept", "echo": lambda v: v, "apply": lambda f, x: f(x), "fail": fail,
-        "info": lambda: {"pi": 3.5, "list": [1, None, "x"], "raw": b"ab"}})
-    await server.register_service({"id": "ctx", "config": {"visibility": "public", "require_context": True}, "caller_of": caller_of})
-    await server.serve()
-
-asyncio.run(main())
-`;
 
 type Service = Record<string, (...args: unknown[]) => Promise<unknown>>;
 let server: HyphaTestServer;
@@ -101,6 +74,12 @@ describe("the app's own socket to Hypha", () => {
     const error = (await svc.fail!().catch((e: unknown) => e)) as Error;
     expect(String(error)).toContain("no such thing");
     expect(error.message + (error.stack ?? "")).toMatch(/Traceback[\s\S]*main\.py", line \d+, in fail/);
+  });
+
+  it("has the worker's hypha-rpc send results the app does not encode itself (a function, a set)", async () => {
+    const add5 = (await svc.adder!(5)) as unknown as (x: number) => Promise<number>;
+    expect(await add5(10)).toBe(15);
+    expect(((await svc.as_set!()) as number[]).sort()).toEqual([1, 2, 3]);
   });
 
   it("takes a 1 MB call in pieces and sends its 1 MB reply in pieces itself, as hypha-rpc does", async () => {

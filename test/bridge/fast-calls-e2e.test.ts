@@ -6,34 +6,22 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectToHypha, type HyphaServer } from "../../src/hypha/connect.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../support/hypha-server.js";
-import { CALLS_APP as APP } from "./calls-app.js";
-import { localIdentity, startApp, type RunningApp } from "./helpers.js";
+import { CALLS_WS, startCallsRig, type CallsRig, type Service } from "./calls-app.js";
+import type { RunningApp } from "./helpers.js";
 
-const WS = "ws-user-carol";
-
-type Service = Record<string, (...args: unknown[]) => Promise<unknown>>;
-let server: HyphaTestServer;
+let rig: CallsRig;
 let app: RunningApp;
 let caller: HyphaServer;
 let svc: Service;
+const WS = CALLS_WS;
+const clientId = "fast-app";
 
 beforeAll(async () => {
-  server = await startHyphaTestServer();
-  const clientId = "fast-app";
-  app = startApp(APP, {
-    identity: localIdentity({ serverUrl: server.url, workspace: WS, clientId, token: server.issueToken({ workspace: WS, clientId, userId: "carol" }) }),
-    mode: { kind: "hypha", connect: (id) => connectToHypha({ server_url: id.serverUrl, workspace: id.workspace, client_id: id.clientId, token: id.token }) },
-  });
-  await app.host.waitForService("ctx", 15_000);
-  // method_timeout 1 s: hypha-rpc asks for a heartbeat every 0.5 s and gives up after 1 s without one.
-  caller = await connectToHypha({ server_url: server.url, workspace: WS, client_id: "fast-caller", token: server.issueToken({ workspace: WS, clientId: "fast-caller", userId: "carol" }), method_timeout: 1 });
-  svc = (await caller.getService(`${WS}/${clientId}:default`)) as unknown as Service;
+  rig = await startCallsRig(clientId, { kind: "hypha", connect: (id) => connectToHypha({ server_url: id.serverUrl, workspace: id.workspace, client_id: id.clientId, token: id.token }) });
+  ({ app, caller, svc } = rig);
 });
 afterAll(async () => {
-  await caller?.disconnect().catch(() => undefined);
-  await app?.stop();
-  await server?.stop();
+  await rig?.close();
 });
 
 describe("fast calls through Hypha", () => {
@@ -52,8 +40,8 @@ describe("fast calls through Hypha", () => {
   });
 
   it("gives require_context functions the caller's context, set by the server", async () => {
-    const ctx = (await caller.getService(`${WS}/fast-app:ctx`)) as unknown as Service;
-    expect(await ctx.caller_of!()).toEqual({ ws: WS, from: `${WS}/fast-caller` });
+    const ctx = (await caller.getService(`${WS}/${clientId}:ctx`)) as unknown as Service;
+    expect(await ctx.caller_of!()).toEqual({ ws: WS, from: `${WS}/${clientId}-caller` });
   });
 
   it("keeps a call alive past the caller's method_timeout with heartbeats, sync and async", async () => {

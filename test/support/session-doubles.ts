@@ -124,6 +124,8 @@ export function createRuntimeDouble(options: RuntimeDoubleOptions = {}): Session
         ready: options.neverReady ? never : Promise.resolve(),
         mainDone: never,
         appConnected: false,
+        fastCalls: undefined,
+        appSocketStats: async () => undefined,
         registeredServices: () => [],
         waitForService: (id, timeoutMs) =>
           new Promise((_, reject) => setTimeout(() => reject(new Error(`double: no service ${id}`)), timeoutMs)),

@@ -8,35 +8,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectToHypha, type HyphaServer } from "../../../src/hypha/connect.js";
 import { defaultServiceMode } from "../../../src/worker/defaults.js";
-import { startHyphaTestServer, type HyphaTestServer } from "../../support/hypha-server.js";
-import { CALLS_APP as APP } from "../calls-app.js";
-import { localIdentity, startApp, type RunningApp } from "../helpers.js";
+import { CALLS_WS, startCallsRig, type CallsRig, type Service } from "../calls-app.js";
+import type { RunningApp } from "../helpers.js";
 
-const WS = "ws-user-carol";
-
-type Service = Record<string, (...args: unknown[]) => Promise<unknown>>;
-let server: HyphaTestServer;
+let rig: CallsRig;
 let app: RunningApp;
 let caller: HyphaServer;
 let svc: Service;
+const WS = CALLS_WS;
 const clientId = "socket-app";
 const stats = async () => (await app.host.appSocketStats())!;
 
 beforeAll(async () => {
-  server = await startHyphaTestServer();
-  app = startApp(APP, {
-    identity: localIdentity({ serverUrl: server.url, workspace: WS, clientId, token: server.issueToken({ workspace: WS, clientId, userId: "carol" }) }),
-    mode: defaultServiceMode(),
-  });
-  await app.host.waitForService("ctx", 15_000);
-  // method_timeout 1 s: hypha-rpc asks for a heartbeat every 0.5 s and gives up after 1 s without one.
-  caller = await connectToHypha({ server_url: server.url, workspace: WS, client_id: "socket-caller", token: server.issueToken({ workspace: WS, clientId: "socket-caller", userId: "carol" }), method_timeout: 1 });
-  svc = (await caller.getService(`${WS}/${clientId}:default`)) as unknown as Service;
+  rig = await startCallsRig(clientId, defaultServiceMode());
+  ({ app, caller, svc } = rig);
 });
 afterAll(async () => {
-  await caller?.disconnect().catch(() => undefined);
-  await app?.stop();
-  await server?.stop();
+  await rig?.close();
 });
 
 describe("the app's own socket to Hypha", () => {
@@ -58,7 +46,7 @@ describe("the app's own socket to Hypha", () => {
   it("gives require_context functions the caller's context, set by the server", async () => {
     const before = await stats();
     const ctx = (await caller.getService(`${WS}/${clientId}:ctx`)) as unknown as Service;
-    expect(await ctx.caller_of!()).toEqual({ ws: WS, from: `${WS}/socket-caller` });
+    expect(await ctx.caller_of!()).toEqual({ ws: WS, from: `${WS}/${clientId}-caller` });
     expect((await stats()).fast - before.fast).toBe(1);
   });
 

@@ -7,7 +7,7 @@
 import { decodeMulti } from "@msgpack/msgpack";
 import { BridgeError, describeError } from "../../errors.js";
 import type { HyphaServer } from "../../hypha/connect.js";
-import { fireAssembled, serviceFunctions, settleCallWithRpc } from "../../hypha/fast-calls.js";
+import { fireAssembled, serviceFunctions, settleCallWithRpc } from "../../hypha/rpc-internals.js";
 import { pythonError, type PythonError, type PythonFunctions } from "../python-functions.js";
 import type { WireMessage } from "../wire.js";
 import { TunnelSocket, type TunnelLink, type WebSocketClass } from "./tunnel-socket.js";

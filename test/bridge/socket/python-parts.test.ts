@@ -123,6 +123,33 @@ print(cache.take("append", ["e0", b"x"]), cache.take("append", ["e299", b"x"]))
     ]);
   });
 
+  it("calls a caller's message_cache as hypha-rpc does: the '*' promise with `t`, which Python's hypha_rpc needs to answer", () => {
+    // Measured against hypha_rpc 0.21.46 on Hypha 0.21.135: without `t` its _expand_promise raises and it never answers.
+    const out = runPython(`
+from hypha_bridge.socket.chunks import Outgoing
+from hypha_bridge.socket.msgpack_wire import unpack_frame
+class Link:
+    me = "ws-a/app"
+    def __init__(self): self.sent = []
+    def send_binary(self, data): self.sent.append(data)
+link = Link()
+outgoing = Outgoing(link)
+answers = []
+outgoing.call("ws-a/caller", "services.built-in.get_service", ["built-in"], lambda ok, value: answers.append((ok, value)))
+main, extra = unpack_frame(link.sent[0])
+print(sorted(main), main["method"], extra["promise"], extra["t"] > 0)
+print(outgoing.settle({"method": main["session"] + ".heartbeat"}), answers)
+print(outgoing.settle({"method": main["session"] + ".resolve", "args": [{"config": {"api_version": 3}}]}), answers)
+print(outgoing.settle({"method": main["session"] + ".resolve", "args": [1]}))
+`).toString();
+    expect(out.trim().split("\n")).toEqual([
+      "['from', 'method', 'session', 'to', 'type'] services.built-in.get_service * True",
+      "True []",
+      "True [(True, {'config': {'api_version': 3}})]",
+      "False",
+    ]);
+  });
+
   it("answers in the app only the calls the worker's fast path would answer", () => {
     const out = runPython(`
 from hypha_bridge.socket.fast import parse_call, is_plain

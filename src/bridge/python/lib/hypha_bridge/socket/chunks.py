@@ -15,6 +15,7 @@ from .msgpack_wire import pack
 CHUNK_SIZE = 256 * 1024
 MAX_ENTRIES = 256  # as hypha-rpc's MAX_CACHE_SIZE
 MAX_PENDING = 4096
+CALL_T = 15  # hypha-rpc's default method_timeout (30 s) halved, as it sends it
 _CACHE = "services.built-in.message_cache."
 
 
@@ -40,7 +41,9 @@ class Outgoing:
         for old in dropped:
             old(False, "no answer (too many calls pending)")
         main = {"type": "method", "from": self._link.me, "to": target, "method": method, "session": session}
-        self._link.send_binary(pack(main) + pack({"args": args, "promise": "*"}))
+        # hypha-rpc sends `t` (half its method timeout) with every "*" promise, and Python's hypha_rpc reads
+        # it to expand the promise (`_expand_promise`: data["t"]): without it a Python caller never answers.
+        self._link.send_binary(pack(main) + pack({"args": args, "promise": "*", "t": CALL_T}))
 
     def settle(self, data):
         """Takes `<session>.resolve|reject|heartbeat` for a call of ours; False for anything else."""

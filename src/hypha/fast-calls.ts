@@ -11,7 +11,7 @@
 import { encode } from "@msgpack/msgpack";
 import { describeError } from "../errors.js";
 import type { HyphaServer } from "./connect.js";
-import { lookup, REQUIRED, settleWithRpc, type MethodMessage, type RpcInternals } from "./rpc-internals.js";
+import { callWorkspaces, lookup, REQUIRED, settleWithRpc, type MethodMessage, type RpcInternals } from "./rpc-internals.js";
 import { isWirePlain } from "./wire-plain.js";
 
 /**
@@ -71,13 +71,10 @@ export function installFastCalls(server: HyphaServer, callFast: FastCaller, onEr
     if (!data || typeof data.method !== "string" || !data.method.startsWith("services.") || data._enc !== undefined) return false;
     if (data.promise !== undefined && data.promise !== "*") return false;
     if (typeof data.from !== "string" || typeof data.to !== "string" || !data.ctx || (data.promise && typeof data.session !== "string")) return false;
-    const [remoteWs = "", remoteClient] = data.from.split("/");
+    const { remoteWs, remoteClient, to, toWs, localWs } = callWorkspaces(rpc, data.from, data.to);
     if (!remoteClient) return false;
-    const to = data.to.includes("/") ? data.to : `${remoteWs}/${data.to}`;
-    const toWs = to.split("/")[0]!;
     const ownWs = rpc._local_workspace;
     if (ownWs && ownWs !== "*" && toWs !== ownWs) return false;
-    const localWs = ownWs || toWs;
     const fn = lookup(rpc._object_store!, data.method);
     if (typeof fn !== "function") return false;
     const annotation = rpc._method_annotations!.get(fn);

@@ -37,6 +37,17 @@ export function lookup(store: Record<string, unknown>, path: string): unknown {
 }
 
 // hypha-rpc's own way to answer, for what the fast path does not encode itself.
+/**
+ * The workspaces of a call as hypha-rpc's `_handle_method` reads them: the caller's (from `from`), the
+ * absolute target (`to` without a workspace is in the caller's), and the one the call is handled in.
+ */
+export function callWorkspaces(rpc: RpcInternals, from: string, to: string): { remoteWs: string; remoteClient: string | undefined; to: string; toWs: string; localWs: string } {
+  const [remoteWs = "", remoteClient] = from.split("/");
+  const target = to.includes("/") ? to : `${remoteWs}/${to}`;
+  const toWs = target.split("/")[0]!;
+  return { remoteWs, remoteClient, to: target, toWs, localWs: rpc._local_workspace || toWs };
+}
+
 export async function settleWithRpc(rpc: RpcInternals, data: MethodMessage, remoteWs: string, localWs: string, kind: "resolve" | "reject", value: unknown): Promise<void> {
   const promise = (await rpc._decode!(rpc._expand_promise!(data), data.session, data.parent, remoteWs, localWs)) as Record<string, (v: unknown) => Promise<unknown>>;
   await promise[kind]!(value);
@@ -51,10 +62,8 @@ export async function settleCallWithRpc(server: HyphaServer, data: Record<string
   if (!rpc || REQUIRED.some((key) => !rpc[key])) throw new Error("this hypha-rpc lacks the internals to answer a call on its behalf");
   const message = data as MethodMessage;
   if (!message.promise) return;
-  const remoteWs = typeof message.from === "string" ? message.from.split("/")[0]! : "";
-  const to = typeof message.to === "string" ? (message.to.includes("/") ? message.to : `${remoteWs}/${message.to}`) : "";
-  const ownWs = rpc._local_workspace;
-  await settleWithRpc(rpc, message, remoteWs, ownWs || to.split("/")[0]!, kind, value);
+  const { remoteWs, localWs } = callWorkspaces(rpc, String(message.from ?? ""), String(message.to ?? ""));
+  await settleWithRpc(rpc, message, remoteWs, localWs, kind, value);
 }
 
 /**
